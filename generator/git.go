@@ -1,0 +1,88 @@
+package generator
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Signature is the author of commits saasgen makes: GIT_AUTHOR_NAME and
+// GIT_AUTHOR_EMAIL when set, else the user's global git identity, else
+// "saasgen". Only commit metadata depends on it, never a generated file.
+func Signature(now time.Time) *object.Signature {
+	sig := &object.Signature{Name: "saasgen", Email: "saasgen@localhost", When: now}
+	if cfg, err := config.LoadConfig(config.GlobalScope); err == nil {
+		if cfg.User.Name != "" {
+			sig.Name = cfg.User.Name
+		}
+		if cfg.User.Email != "" {
+			sig.Email = cfg.User.Email
+		}
+	}
+	if v := os.Getenv("GIT_AUTHOR_NAME"); v != "" {
+		sig.Name = v
+	}
+	if v := os.Getenv("GIT_AUTHOR_EMAIL"); v != "" {
+		sig.Email = v
+	}
+	return sig
+}
+
+// GitInit makes dir a git repository on branch main and commits every file in
+// it. It returns the commit hash. An existing repository is reused.
+func GitInit(dir, message string) (string, error) {
+	repo, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{
+		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
+	})
+	if err == git.ErrRepositoryAlreadyExists {
+		repo, err = git.PlainOpen(dir)
+	}
+	if err != nil {
+		return "", fmt.Errorf("git init %s: %w", dir, err)
+	}
+	return commitAll(repo, message)
+}
+
+// GitCommitPaths commits the given paths (relative to the repository root)
+// in the repository at root.
+func GitCommitPaths(root, message string, paths []string) (string, error) {
+	repo, err := git.PlainOpen(root)
+	if err != nil {
+		return "", fmt.Errorf("opening git repository %s: %w", root, err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return "", err
+	}
+	for _, p := range paths {
+		if _, err := wt.Add(p); err != nil {
+			return "", fmt.Errorf("git add %s: %w", p, err)
+		}
+	}
+	return commit(wt, message)
+}
+
+func commitAll(repo *git.Repository, message string) (string, error) {
+	wt, err := repo.Worktree()
+	if err != nil {
+		return "", err
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		return "", fmt.Errorf("git add: %w", err)
+	}
+	return commit(wt, message)
+}
+
+func commit(wt *git.Worktree, message string) (string, error) {
+	sig := Signature(time.Now())
+	h, err := wt.Commit(message, &git.CommitOptions{Author: sig, Committer: sig})
+	if err != nil {
+		return "", fmt.Errorf("git commit: %w", err)
+	}
+	return h.String(), nil
+}

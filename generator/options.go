@@ -1,0 +1,196 @@
+package generator
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Choice is one accepted value of an enumerated option, with the one line
+// the help text and the wizard show for it.
+type Choice struct {
+	Value       string
+	Description string
+}
+
+// CIChoices are the accepted values of the ci option.
+var CIChoices = []Choice{
+	{"github", "GitHub Actions workflow: vet and the whole test suite against real PostgreSQL, skips refused"},
+	{"none", "no CI workflow: bring your own"},
+}
+
+// DefaultModules is the example module a project gets when no modules are
+// chosen, so the pattern every later module follows is visible on day one.
+var DefaultModules = []string{"projects"}
+
+// Answers are the choices that shape a generated project. saasgen.yaml
+// records them so later commands (add module, upgrade) can re-render.
+type Answers struct {
+	Name    string   `yaml:"name" json:"name"`
+	Module  string   `yaml:"module" json:"module"`
+	CI      string   `yaml:"ci" json:"ci"`
+	Modules []string `yaml:"modules" json:"modules"`
+}
+
+// Options is everything `saasgen new` needs. Flags, the answers file and the
+// wizard all fill this one struct; Validate is the one place it is checked.
+type Options struct {
+	Answers
+	Dir        string // target directory; default ./<name>
+	Force      bool   // allow a non-empty target directory
+	NoGit      bool   // skip git init and the first commit
+	SkipVerify bool   // skip build, vet and tests of the output
+	DryRun     bool   // render and list, write nothing
+}
+
+// DefaultOptions returns the options a run with --yes and nothing else uses,
+// less the name, which has no default.
+func DefaultOptions() Options {
+	return Options{Answers: Answers{CI: "github", Modules: slices.Clone(DefaultModules)}}
+}
+
+// Normalize fills values derived from others: the module path and target
+// directory from the name, and canonical module names ("order-items" is
+// recorded as "order_items").
+func (o *Options) Normalize() {
+	o.Name = strings.TrimSpace(o.Name)
+	o.Module = strings.TrimSpace(o.Module)
+	if o.Module == "" {
+		o.Module = o.Name
+	}
+	if o.Dir == "" && o.Name != "" {
+		o.Dir = o.Name
+	}
+	mods := make([]string, 0, len(o.Modules))
+	for _, m := range o.Modules {
+		if m = strings.TrimSpace(m); m != "" {
+			mods = append(mods, strings.ReplaceAll(m, "-", "_"))
+		}
+	}
+	o.Modules = mods
+}
+
+// Validate checks every option and returns the first problem as an
+// *InputError naming the value and what would be accepted.
+func (o *Options) Validate() error {
+	if o.Name == "" {
+		return &InputError{Field: "project name", Reason: "is required: pass it as the NAME argument (saasgen new NAME) or as name: in the --config answers file"}
+	}
+	if err := ValidateProjectName(o.Name); err != nil {
+		return err
+	}
+	if err := ValidateModulePath(o.Module); err != nil {
+		return err
+	}
+	if err := ValidateChoice("--ci", o.CI, CIChoices); err != nil {
+		return err
+	}
+	return validateModuleList(o.Modules, nil)
+}
+
+// validateModuleList checks each module name and that no two (including the
+// existing ones) map to the same Go package.
+func validateModuleList(mods, existing []string) error {
+	seen := map[string]string{}
+	for _, m := range existing {
+		seen[ModuleNames(m).Package] = m
+	}
+	for _, m := range mods {
+		if err := ValidateModuleName(m); err != nil {
+			return err
+		}
+		pkg := ModuleNames(m).Package
+		if prev, ok := seen[pkg]; ok {
+			return invalid("module name", m, fmt.Sprintf("collides with module %q: both become package internal/modules/%s", prev, pkg))
+		}
+		seen[pkg] = m
+	}
+	return nil
+}
+
+// ValidateChoice checks value against the accepted choices of an option.
+func ValidateChoice(field, value string, choices []Choice) error {
+	for _, c := range choices {
+		if c.Value == value {
+			return nil
+		}
+	}
+	return invalid(field, value, "is not accepted; use one of: "+strings.Join(ChoiceValues(choices), ", "))
+}
+
+// ChoiceValues lists the accepted values of choices.
+func ChoiceValues(choices []Choice) []string {
+	vals := make([]string, len(choices))
+	for i, c := range choices {
+		vals[i] = c.Value
+	}
+	return vals
+}
+
+// AnswersFile is a parsed --config file. Its keys are the flag names; a nil
+// field was not in the file.
+type AnswersFile struct {
+	Name       *string   `yaml:"name"`
+	Module     *string   `yaml:"module"`
+	CI         *string   `yaml:"ci"`
+	Modules    *[]string `yaml:"modules"`
+	Dir        *string   `yaml:"dir"`
+	Force      *bool     `yaml:"force"`
+	NoGit      *bool     `yaml:"no-git"`
+	SkipVerify *bool     `yaml:"skip-verify"`
+}
+
+// ReadAnswersFile parses a YAML answers file. An unknown key, a value of the
+// wrong type or a syntax error is an *InputError naming the file and line.
+func ReadAnswersFile(path string) (*AnswersFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, invalid("--config", path, "does not exist; pass the path of a YAML answers file (see examples/)")
+		}
+		return nil, fmt.Errorf("reading answers file: %w", err)
+	}
+	return ParseAnswers(filepath.Base(path), data)
+}
+
+// ParseAnswers parses answers-file YAML; name is used in error messages.
+func ParseAnswers(name string, data []byte) (*AnswersFile, error) {
+	var f AnswersFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) { // an empty file answers nothing
+			return &f, nil
+		}
+		return nil, invalid("answers file", name, "is not valid: "+strings.TrimPrefix(err.Error(), "yaml: ")+
+			"; accepted keys: name, module, ci, modules, dir, force, no-git, skip-verify")
+	}
+	return &f, nil
+}
+
+// ApplyTo copies every value present in the file onto o.
+func (f *AnswersFile) ApplyTo(o *Options) {
+	setIf(&o.Name, f.Name)
+	setIf(&o.Module, f.Module)
+	setIf(&o.CI, f.CI)
+	setIf(&o.Dir, f.Dir)
+	setIf(&o.Force, f.Force)
+	setIf(&o.NoGit, f.NoGit)
+	setIf(&o.SkipVerify, f.SkipVerify)
+	if f.Modules != nil {
+		o.Modules = slices.Clone(*f.Modules)
+	}
+}
+
+func setIf[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}

@@ -1,0 +1,131 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/Masterminds/sprig/v3"
+)
+
+// TemplateExt is the suffix every template file carries; it is dropped from
+// the output path.
+const TemplateExt = ".tmpl"
+
+// File is one rendered file of a generated tree.
+type File struct {
+	Path    string      // slash-separated, relative to the tree root
+	Content []byte      //
+	Mode    fs.FileMode // 0o644, or 0o755 for scripts
+}
+
+// TemplateSet is a parsed template tree: each file's path and body templates.
+// Parsing is separate from rendering so every template of the embedded trees
+// is parsed up front (and by a test), never first in a user's hands.
+type TemplateSet struct {
+	root  string
+	files []parsedTemplate
+}
+
+type parsedTemplate struct {
+	src  string // path in the FS, for error messages
+	path *template.Template
+	body *template.Template
+}
+
+func funcMap() template.FuncMap {
+	return sprig.HermeticTxtFuncMap()
+}
+
+// ParseTemplates parses every file under root in fsys. A file without the
+// .tmpl suffix or a template that does not parse is an error naming the file.
+func ParseTemplates(fsys fs.FS, root string) (*TemplateSet, error) {
+	set := &TemplateSet{root: root}
+	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if !strings.HasSuffix(p, TemplateExt) {
+			return fmt.Errorf("template tree %s: %s does not end in %s", root, p, TemplateExt)
+		}
+		src, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimSuffix(strings.TrimPrefix(p, root+"/"), TemplateExt)
+		pt, err := template.New(p + " (path)").Option("missingkey=error").Funcs(funcMap()).Parse(rel)
+		if err != nil {
+			return fmt.Errorf("template path %s: %w", p, err)
+		}
+		bt, err := template.New(p).Option("missingkey=error").Funcs(funcMap()).Parse(string(src))
+		if err != nil {
+			return fmt.Errorf("template %w", err)
+		}
+		set.files = append(set.files, parsedTemplate{src: p, path: pt, body: bt})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+// Render executes every template with data and returns the files sorted by
+// path. A path that renders with an empty segment, or a body that renders to
+// nothing but white space, is left out: that is how a template is made
+// conditional. Go files are formatted with go/format.
+func (s *TemplateSet) Render(data any) ([]File, error) {
+	files := make([]File, 0, len(s.files))
+	seen := map[string]string{}
+	for _, t := range s.files {
+		p, err := execute(t.path, data)
+		if err != nil {
+			return nil, err
+		}
+		rel := string(p)
+		if rel == "" || slices.Contains(strings.Split(rel, "/"), "") {
+			continue
+		}
+		if rel != path.Clean(rel) || strings.HasPrefix(rel, "../") || path.IsAbs(rel) {
+			return nil, fmt.Errorf("template %s renders to path %q outside the tree", t.src, rel)
+		}
+		if prev, ok := seen[rel]; ok {
+			return nil, fmt.Errorf("templates %s and %s both render %s", prev, t.src, rel)
+		}
+		seen[rel] = t.src
+		body, err := execute(t.body, data)
+		if err != nil {
+			return nil, err
+		}
+		if len(bytes.TrimSpace(body)) == 0 {
+			continue
+		}
+		if strings.HasSuffix(rel, ".go") {
+			formatted, err := format.Source(body)
+			if err != nil {
+				return nil, fmt.Errorf("template %s renders Go that does not parse: %w", t.src, err)
+			}
+			body = formatted
+		}
+		mode := fs.FileMode(0o644)
+		if bytes.HasPrefix(body, []byte("#!")) {
+			mode = 0o755
+		}
+		files = append(files, File{Path: rel, Content: body, Mode: mode})
+	}
+	sortFiles(files)
+	return files, nil
+}
+
+func execute(t *template.Template, data any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return nil, fmt.Errorf("rendering %w", err)
+	}
+	return buf.Bytes(), nil
+}
