@@ -24,15 +24,15 @@ type AddOptions struct {
 
 // AddResult is what `saasgen add module` did (or, with DryRun, would do).
 type AddResult struct {
-	Root       string  `json:"root"`
-	Module     Names   `json:"module"`
-	Migration  int     `json:"migration"`
+	Root       string   `json:"root"`
+	Module     Names    `json:"module"`
+	Migration  int      `json:"migration"`
 	Added      []string `json:"added"`
 	Changed    []string `json:"changed"`
-	DryRun     bool    `json:"dry_run"`
-	RolledBack bool    `json:"rolled_back"`
-	Commit     string  `json:"commit,omitempty"`
-	Verify     *Report `json:"verification,omitempty"`
+	DryRun     bool     `json:"dry_run"`
+	RolledBack bool     `json:"rolled_back"`
+	Commit     string   `json:"commit,omitempty"`
+	Verify     *Report  `json:"verification,omitempty"`
 }
 
 // AddModule adds a domain module to the generated project containing

@@ -23,21 +23,21 @@ var (
 // reservedNames are directory or package names the generated layout already
 // uses (or will), so a project or module with one of them would collide.
 var reservedNames = map[string]string{
-	"internal": "it is the Go internal-package directory",
-	"platform": "internal/platform holds shared infrastructure",
-	"app":      "internal/app is the composition root",
-	"cmd":      "cmd/ holds the binaries",
-	"module":   "internal/platform/module defines the module contract",
-	"modules":  "internal/modules holds the domain modules",
-	"vendor":   "the go tool treats vendor/ specially",
-	"testdata": "the go tool ignores testdata/",
-	"main":     "main is the Go program package",
-	"tenancy":  "internal/platform/tenancy is the tenant layer",
-	"tenants":  "the platform owns the tenants table",
+	"internal":   "it is the Go internal-package directory",
+	"platform":   "internal/platform holds shared infrastructure",
+	"app":        "internal/app is the composition root",
+	"cmd":        "cmd/ holds the binaries",
+	"module":     "internal/platform/module defines the module contract",
+	"modules":    "internal/modules holds the domain modules",
+	"vendor":     "the go tool treats vendor/ specially",
+	"testdata":   "the go tool ignores testdata/",
+	"main":       "main is the Go program package",
+	"tenancy":    "internal/platform/tenancy is the tenant layer",
+	"tenants":    "the platform owns the tenants table",
 	"migrations": "migrations/ directories hold SQL migrations",
-	"api":      "/api is the route prefix of every module",
-	"deploy":   "deploy/ holds the deployment manifests",
-	"saasgen":  "it is this tool's name",
+	"api":        "/api is the route prefix of every module",
+	"deploy":     "deploy/ holds the deployment manifests",
+	"saasgen":    "it is this tool's name",
 }
 
 // sqlReserved are PostgreSQL reserved key words: an unquoted table with such a
