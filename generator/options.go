@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -169,7 +170,7 @@ func ParseAnswers(name string, data []byte) (*AnswersFile, error) {
 		if errors.Is(err, io.EOF) { // an empty file answers nothing
 			return &f, nil
 		}
-		return nil, invalid("answers file", name, "is not valid: "+strings.TrimPrefix(err.Error(), "yaml: ")+
+		return nil, invalid("answers file", name, "is not valid: "+yamlProblem(err)+
 			"; accepted keys: name, module, ci, modules, dir, force, no-git, skip-verify")
 	}
 	return &f, nil
@@ -193,4 +194,22 @@ func setIf[T any](dst *T, src *T) {
 	if src != nil {
 		*dst = *src
 	}
+}
+
+var unknownFieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// yamlProblem rewords a YAML decoding error for a person: every problem with
+// its line, unknown keys named as keys rather than Go fields.
+func yamlProblem(err error) string {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	for i, m := range msgs {
+		msgs[i] = unknownFieldRE.ReplaceAllString(m, `unknown key "$1"`)
+	}
+	return strings.Join(msgs, "; ")
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -41,6 +42,9 @@ func Execute(ctx context.Context, args []string, streams *IOStreams, version str
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	if strings.HasPrefix(err.Error(), "unknown command ") { // cobra has no typed error for it
+		err = &usageError{err}
 	}
 	code := exitCode(ctx, err)
 	if !errors.Is(err, errSilent) {

@@ -1,0 +1,145 @@
+package generator_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/saasgen/saasgen/generator"
+	"github.com/saasgen/saasgen/templates"
+)
+
+// update rewrites the golden trees instead of comparing against them.
+var update = os.Getenv("SAASGEN_UPDATE") != ""
+
+// goldenVersion is the saasgen version golden trees are rendered with, so they
+// do not change with every release.
+const goldenVersion = "dev"
+
+func newGenerator() *generator.Generator {
+	return &generator.Generator{Templates: templates.FS, Version: goldenVersion}
+}
+
+// examples returns the answers files under examples/, by name.
+func examples(t testing.TB) map[string]generator.Options {
+	t.Helper()
+	paths, err := filepath.Glob("../examples/*.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	out := map[string]generator.Options{}
+	for _, p := range paths {
+		af, err := generator.ReadAnswersFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := generator.DefaultOptions()
+		af.ApplyTo(&o)
+		o.Normalize()
+		out[strings.TrimSuffix(filepath.Base(p), ".yaml")] = o
+	}
+	return out
+}
+
+func TestEveryTemplateParses(t *testing.T) {
+	for _, root := range []string{generator.ProjectTree, generator.ModuleTree} {
+		if _, err := generator.ParseTemplates(templates.FS, root); err != nil {
+			t.Errorf("%s: %v", root, err)
+		}
+	}
+}
+
+func TestRenderIsDeterministic(t *testing.T) {
+	for name, opts := range examples(t) {
+		a, err := newGenerator().Render(opts)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		b, err := newGenerator().Render(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a) != len(b) {
+			t.Fatalf("%s: %d files then %d", name, len(a), len(b))
+		}
+		for i := range a {
+			if a[i].Path != b[i].Path || !bytes.Equal(a[i].Content, b[i].Content) || a[i].Mode != b[i].Mode {
+				t.Errorf("%s: %s differs between two renders", name, a[i].Path)
+			}
+		}
+	}
+}
+
+// TestGolden compares the render of each examples/*.yaml with golden/<name>/,
+// file by file. SAASGEN_UPDATE=1 rewrites the golden trees; read the diff
+// before committing it.
+func TestGolden(t *testing.T) {
+	for name, opts := range examples(t) {
+		t.Run(name, func(t *testing.T) {
+			files, err := newGenerator().Render(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join("..", "golden", name)
+			if update {
+				if err := os.RemoveAll(dir); err != nil {
+					t.Fatal(err)
+				}
+				if err := generator.WriteNew(files, dir); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			compareTree(t, dir, files)
+		})
+	}
+}
+
+func compareTree(t *testing.T, dir string, files []generator.File) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, f := range files {
+		want[f.Path] = true
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil {
+			t.Errorf("%s: missing from the golden tree (rendered now): run SAASGEN_UPDATE=1 go test ./generator -run TestGolden and read the diff", f.Path)
+			continue
+		}
+		if !bytes.Equal(got, f.Content) {
+			t.Errorf("%s differs from golden:\n%s", f.Path, lineDiff(string(got), string(f.Content)))
+		}
+	}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if !want[filepath.ToSlash(rel)] {
+			t.Errorf("%s: in the golden tree but no longer rendered", filepath.ToSlash(rel))
+		}
+		return nil
+	})
+}
+
+// lineDiff shows the first differing lines with a little context.
+func lineDiff(golden, now string) string {
+	g, n := strings.Split(golden, "\n"), strings.Split(now, "\n")
+	i := 0
+	for i < len(g) && i < len(n) && g[i] == n[i] {
+		i++
+	}
+	var b strings.Builder
+	for k := max(0, i-2); k < i; k++ {
+		fmt.Fprintf(&b, "    %4d   %s\n", k+1, g[k])
+	}
+	for k := i; k < min(len(g), i+5); k++ {
+		fmt.Fprintf(&b, "    %4d - %s\n", k+1, g[k])
+	}
+	for k := i; k < min(len(n), i+5); k++ {
+		fmt.Fprintf(&b, "    %4d + %s\n", k+1, n[k])
+	}
+	return b.String()
+}
