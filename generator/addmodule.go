@@ -78,7 +78,7 @@ func (g *Generator) AddModule(ctx context.Context, opts AddOptions) (*AddResult,
 	if err != nil {
 		return nil, err
 	}
-	data := ModuleData{Project: g.projectData(after), Mod: names, Migration: NextMigration(paths)}
+	data := newModuleData(g.projectData(after), names, NextMigration(paths))
 	modFiles, err := g.module.Render(data)
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", raw, err)

@@ -12,7 +12,7 @@ import (
 )
 
 // GoVersion is the go directive of generated projects.
-const GoVersion = "1.26"
+const GoVersion = "1.26.0"
 
 // Template tree roots inside the templates FS.
 const (
@@ -35,6 +35,9 @@ type ModuleData struct {
 	Project   ProjectData
 	Mod       Names
 	Migration int // goose version of the module's migration
+	// MigrationPrefix is Migration as the file name prefix: zero-padded to
+	// five digits, longer when needed (a project with timestamp versions).
+	MigrationPrefix string
 }
 
 // Generator renders the embedded template trees. It holds no UI: progress
@@ -102,7 +105,7 @@ func (g *Generator) renderModule(project ProjectData, mod Names, existing []File
 	for i, f := range existing {
 		paths[i] = f.Path
 	}
-	data := ModuleData{Project: project, Mod: mod, Migration: NextMigration(paths)}
+	data := newModuleData(project, mod, NextMigration(paths))
 	files, err := g.module.Render(data)
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", mod.Raw, err)
@@ -111,6 +114,10 @@ func (g *Generator) renderModule(project ProjectData, mod Names, existing []File
 }
 
 var migrationRE = regexp.MustCompile(`(^|/)migrations/(\d+)_[^/]*\.sql$`)
+
+func newModuleData(project ProjectData, mod Names, migration int) ModuleData {
+	return ModuleData{Project: project, Mod: mod, Migration: migration, MigrationPrefix: fmt.Sprintf("%05d", migration)}
+}
 
 // NextMigration returns the goose version after the highest one among paths
 // (any */migrations/NNNNN_name.sql file, platform's, modules' and hand-written

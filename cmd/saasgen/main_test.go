@@ -32,6 +32,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("CI", "")
 			env.Setenv("GIT_AUTHOR_NAME", "Script Test")
 			env.Setenv("GIT_AUTHOR_EMAIL", "script@example.com")
+			env.Setenv("GIT_COMMITTER_NAME", "Script Test")
+			env.Setenv("GIT_COMMITTER_EMAIL", "script@example.com")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
