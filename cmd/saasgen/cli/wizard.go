@@ -109,9 +109,7 @@ func validateGiven(o *newOptions) error {
 // so any error is about the modules.
 func validateModules(mods []string) error {
 	probe := generator.DefaultOptions()
-	probe.Name = "probe"
-	probe.Modules = mods
-	probe.Normalize()
+	probe.Name, probe.Module, probe.Modules = "probe", "probe", mods
 	return probe.Validate()
 }
 

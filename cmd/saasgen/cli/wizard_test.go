@@ -1,0 +1,293 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"charm.land/huh/v2"
+
+	"github.com/saasgen/saasgen/generator"
+)
+
+// accessibleStreams are terminal streams whose forms ask line by line
+// (ACCESSIBLE=1), answered from input.
+func accessibleStreams(input string) (*IOStreams, *bytes.Buffer) {
+	var out bytes.Buffer
+	env := map[string]string{"ACCESSIBLE": "1"}
+	return &IOStreams{
+		In:        strings.NewReader(input),
+		Out:       &out,
+		ErrOut:    &out,
+		StdinTTY:  true,
+		StdoutTTY: true,
+		Getenv:    func(k string) string { return env[k] },
+	}, &out
+}
+
+func wizardOptions(streams *IOStreams, given map[string]bool, set func(*generator.Options)) *newOptions {
+	o := &newOptions{io: streams, opts: generator.DefaultOptions(), given: given}
+	if set != nil {
+		set(&o.opts)
+	}
+	return o
+}
+
+func lines(ss ...string) string { return strings.Join(ss, "\n") + "\n" }
+
+// errText is the message a validator gives for value: the wizard must show
+// exactly that text, since it uses the same validators as the flags.
+func errText(t *testing.T, err error) string {
+	t.Helper()
+	if err == nil {
+		t.Fatal("expected the validator to refuse the value")
+	}
+	return err.Error()
+}
+
+func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
+	streams, out := accessibleStreams(lines(
+		"Acme", "", "acme", // project name: upper case, empty, then valid
+		"not a path!", "github.com/acme/acme", // module path
+		"billing,internal", "order-items,order_items", "billing,order-items", // modules
+		"3", "2", // CI: out of range, then "none"
+		"y", // confirm
+	))
+	o := wizardOptions(streams, map[string]bool{}, nil)
+	if err := runWizard(o); err != nil {
+		t.Fatalf("runWizard: %v\n%s", err, out)
+	}
+
+	got := o.opts
+	want := generator.Answers{Name: "acme", Module: "github.com/acme/acme", CI: "none", Modules: []string{"billing", "order_items"}}
+	if got.Name != want.Name || got.Module != want.Module || got.CI != want.CI || !slices.Equal(got.Modules, want.Modules) {
+		t.Errorf("answers = %+v, want %+v", got.Answers, want)
+	}
+	if got.Dir != "acme" {
+		t.Errorf("Dir = %q, want the default acme", got.Dir)
+	}
+
+	text := out.String()
+	for _, msg := range []string{
+		errText(t, generator.ValidateProjectName("Acme")),
+		errText(t, generator.ValidateProjectName("")),
+		errText(t, generator.ValidateModulePath("not a path!")),
+		errText(t, generator.ValidateModuleName("internal")),
+		errText(t, validateModules([]string{"order-items", "order_items"})),
+		"collides with module",
+		"Invalid: must be a number between 1 and 2",
+	} {
+		if !strings.Contains(text, msg) {
+			t.Errorf("output lacks the rejection %q:\n%s", msg, text)
+		}
+	}
+	// Each refused answer is asked again: the title appears once per try.
+	for title, n := range map[string]int{"Project name (": 3, "Go module path (": 2, "Initial modules (": 3} {
+		if c := strings.Count("\n"+text, "\n"+title); c != n {
+			t.Errorf("%q asked %d times, want %d:\n%s", title, c, n, text)
+		}
+	}
+	for _, row := range []string{
+		"Project name    acme",
+		"Go module path  github.com/acme/acme",
+		"Directory       acme",
+		"Modules         billing, order_items",
+		"CI workflow     none: no CI workflow",
+		"Then            write the files; git init and a first commit; go build, vet and test",
+	} {
+		if !strings.Contains(text, row) {
+			t.Errorf("summary lacks %q:\n%s", row, text)
+		}
+	}
+	if strings.Contains(text, "\x1b[") {
+		t.Errorf("line-by-line output contains escape sequences:\n%q", text)
+	}
+}
+
+func TestWizardDefaultsOnEnter(t *testing.T) {
+	streams, out := accessibleStreams(lines("", "", "", ""))
+	o := wizardOptions(streams, map[string]bool{keyName: true}, func(opts *generator.Options) { opts.Name = "acme" })
+	if err := runWizard(o); err != nil {
+		t.Fatalf("runWizard: %v\n%s", err, out)
+	}
+	if o.opts.Module != "acme" || o.opts.CI != "github" || !slices.Equal(o.opts.Modules, generator.DefaultModules) {
+		t.Errorf("Enter everywhere gave %+v, want the generator's defaults", o.opts.Answers)
+	}
+	text := out.String()
+	if strings.Contains(text, "Project name (") {
+		t.Errorf("the project name was given but asked:\n%s", text)
+	}
+	if !strings.Contains(text, "Enter keeps acme") || !strings.Contains(text, "Enter keeps projects") {
+		t.Errorf("line-by-line questions do not say what Enter keeps:\n%s", text)
+	}
+}
+
+func TestWizardGivenAnswersAreNotAsked(t *testing.T) {
+	given := map[string]bool{keyName: true, keyModule: true, keyModules: true}
+	streams, out := accessibleStreams(lines("", "y"))
+	o := wizardOptions(streams, given, func(opts *generator.Options) {
+		opts.Name, opts.Module, opts.Modules = "acme", "example.com/acme", []string{"invoices"}
+		opts.NoGit = true
+	})
+	if err := runWizard(o); err != nil {
+		t.Fatalf("runWizard: %v\n%s", err, out)
+	}
+	text := out.String()
+	for _, title := range []string{"Project name (", "Go module path (", "Initial modules ("} {
+		if strings.Contains(text, title) {
+			t.Errorf("%q was given but asked:\n%s", title, text)
+		}
+	}
+	for _, s := range []string{"CI workflow", "github: " + generator.CIChoices[0].Description, "none: " + generator.CIChoices[1].Description} {
+		if !strings.Contains(text, s) {
+			t.Errorf("CI question lacks %q:\n%s", s, text)
+		}
+	}
+	// The summary still lists the given answers.
+	for _, row := range []string{"Go module path  example.com/acme", "Modules         invoices", "Then            write the files; go build, vet and test"} {
+		if !strings.Contains(text, row) {
+			t.Errorf("summary lacks %q:\n%s", row, text)
+		}
+	}
+
+	// With everything given only the summary and the confirmation remain.
+	all := map[string]bool{keyName: true, keyModule: true, keyModules: true, keyCI: true}
+	streams, out = accessibleStreams(lines("y"))
+	o = wizardOptions(streams, all, func(opts *generator.Options) { opts.Name = "acme" })
+	if err := runWizard(o); err != nil {
+		t.Fatalf("runWizard, all given: %v\n%s", err, out)
+	}
+	if strings.Contains(out.String(), "CI workflow\n") || !strings.Contains(out.String(), "Create the project?") {
+		t.Errorf("all given: want only the summary and confirmation:\n%s", out)
+	}
+}
+
+func TestWizardNoModules(t *testing.T) {
+	streams, out := accessibleStreams(lines("", "-", "", "y"))
+	o := wizardOptions(streams, map[string]bool{keyName: true}, func(opts *generator.Options) { opts.Name = "acme" })
+	if err := runWizard(o); err != nil {
+		t.Fatalf("runWizard: %v\n%s", err, out)
+	}
+	if len(o.opts.Modules) != 0 {
+		t.Errorf("modules = %q, want none", o.opts.Modules)
+	}
+	if !strings.Contains(out.String(), "Modules         none") {
+		t.Errorf("summary does not say there are no modules:\n%s", out)
+	}
+}
+
+func TestWizardCanceled(t *testing.T) {
+	for name, input := range map[string]string{
+		"no at the confirmation": lines("", "", "", "n"),
+		"end of input mid-form":  lines("github.com/acme/acme"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			streams, out := accessibleStreams(input)
+			o := wizardOptions(streams, map[string]bool{keyName: true}, func(opts *generator.Options) { opts.Name = "acme" })
+			if err := runWizard(o); !errors.Is(err, errCanceled) {
+				t.Fatalf("runWizard = %v, want errCanceled\n%s", err, out)
+			}
+		})
+	}
+}
+
+func TestWizardRefusesBadGivenAnswerBeforeAsking(t *testing.T) {
+	streams, out := accessibleStreams("")
+	o := wizardOptions(streams, map[string]bool{keyName: true}, func(opts *generator.Options) { opts.Name = "Acme" })
+	err := runWizard(o)
+	if !generator.IsInputError(err) || err.Error() != errText(t, generator.ValidateProjectName("Acme")) {
+		t.Fatalf("runWizard = %v, want the project-name input error", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("a question was asked before refusing the given name:\n%s", out)
+	}
+}
+
+// The answers the wizard collects, replayed through the printed command
+// line, give the same options.
+func TestWizardNonInteractiveCommandReplaysAnswers(t *testing.T) {
+	streams, out := accessibleStreams(lines("acme", "github.com/acme/acme", "billing, order-items", "2", "y"))
+	o := wizardOptions(streams, map[string]bool{}, nil)
+	if err := runWizard(o); err != nil {
+		t.Fatalf("runWizard: %v\n%s", err, out)
+	}
+	line := NonInteractiveCommand(o.opts)
+	args := strings.Fields(line)[2:] // drop "saasgen new"
+	var replay *newOptions
+	cmd := newNewCmd(streams, nil, func(r *newOptions) error { replay = r; return nil })
+	cmd.SetArgs(args)
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	replay.opts.Normalize()
+	if !replay.yes {
+		t.Errorf("%s: does not pass --yes", line)
+	}
+	a, b := o.opts.Answers, replay.opts.Answers
+	if a.Name != b.Name || a.Module != b.Module || a.CI != b.CI || !slices.Equal(a.Modules, b.Modules) {
+		t.Errorf("%s\nreplays %+v, want %+v", line, b, a)
+	}
+}
+
+func TestAskModuleNameForm(t *testing.T) {
+	streams, out := accessibleStreams(lines("Billing", "int", "billing"))
+	name, err := askModuleName(streams)
+	if err != nil {
+		t.Fatalf("askModuleName: %v\n%s", err, out)
+	}
+	if name != "billing" {
+		t.Errorf("name = %q, want billing", name)
+	}
+	for _, msg := range []string{errText(t, generator.ValidateModuleName("Billing")), errText(t, generator.ValidateModuleName("int"))} {
+		if !strings.Contains(out.String(), msg) {
+			t.Errorf("output lacks %q:\n%s", msg, out)
+		}
+	}
+
+	streams, _ = accessibleStreams("")
+	if _, err := askModuleName(streams); !errors.Is(err, errCanceled) {
+		t.Errorf("askModuleName at end of input = %v, want errCanceled", err)
+	}
+}
+
+// In a terminal, huh's Note treats _ as italic markup and drops it; the
+// summary escapes it so order_items shows as typed.
+func TestWizardSummaryFormKeepsUnderscores(t *testing.T) {
+	opts := generator.DefaultOptions()
+	opts.Name, opts.Modules = "acme", []string{"order_items"}
+	opts.Normalize()
+	p := &prompter{}
+	form, ok := p.confirmForm(opts)
+	if !*ok {
+		t.Error("the confirmation does not default to yes")
+	}
+	view := huh.NewNote().Description(escapeNote(summaryText(opts))).WithWidth(80).View()
+	if !strings.Contains(view, "order_items") {
+		t.Errorf("summary note renders without the underscore:\n%q", view)
+	}
+	if form == nil {
+		t.Fatal("no confirmation form")
+	}
+}
+
+func TestParseModules(t *testing.T) {
+	for in, want := range map[string][]string{
+		"":                     {},
+		"-":                    {},
+		" - ":                  {},
+		"projects":             {"projects"},
+		" billing , invoices,": {"billing", "invoices"},
+	} {
+		if got := parseModules(in); !slices.Equal(got, want) {
+			t.Errorf("parseModules(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if err := validateModules(generator.DefaultModules); err != nil {
+		t.Errorf("the default modules are refused: %v", err)
+	}
+	if err := validateModules(nil); err != nil {
+		t.Errorf("no modules is refused: %v", err)
+	}
+}
