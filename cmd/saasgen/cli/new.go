@@ -196,13 +196,14 @@ func (o *newOptions) printNextSteps(res *generator.Result) {
 		fmt.Fprintf(w, "\nRun the same without questions (e.g. in CI):\n  %s\n", NonInteractiveCommand(o.opts))
 	}
 	fmt.Fprintf(w, `
-Next steps:
+Next steps (the project's README explains each):
   cd %s
-  cp .env.example .env          # then edit the database URLs
-  go run ./cmd/%s migrate up     # as the owner role; creates the app role
-  go run ./cmd/%s serve
-  %s
-`, res.Dir, o.opts.Name, o.opts.Name, generator.ServicesHint)
+  createdb -h 127.0.0.1 -U postgres %s
+  cp .env.example .env      # then adjust the two database URLs
+  make migrate              # migrations as the owner; creates the app role
+  make run                  # http://localhost:8080/readyz
+  make test-integration     # the whole suite against PostgreSQL
+`, res.Dir, strings.ReplaceAll(o.opts.Name, "-", "_"))
 }
 
 // NonInteractiveCommand is the command line that repeats a run with the same

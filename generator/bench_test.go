@@ -1,0 +1,66 @@
+package generator_test
+
+import (
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/saasgen/saasgen/generator"
+)
+
+func fullExample(b *testing.B) generator.Options {
+	opts, ok := examples(b)["full"]
+	if !ok {
+		b.Fatal("examples/full.yaml is missing")
+	}
+	return opts
+}
+
+// BenchmarkRender renders the full example in memory.
+func BenchmarkRender(b *testing.B) {
+	opts := fullExample(b)
+	g := newGenerator()
+	if err := g.Parse(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := g.Render(opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderWrite renders the full example and lands it on disk through
+// the staging directory, as `saasgen new --skip-verify --no-git` does.
+func BenchmarkRenderWrite(b *testing.B) {
+	opts := fullExample(b)
+	g := newGenerator()
+	if err := g.Parse(); err != nil {
+		b.Fatal(err)
+	}
+	root := b.TempDir()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		files, err := g.Render(opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+		if err := generator.WriteNew(files, filepath.Join(root, strconv.Itoa(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseTemplates measures start-up: parsing both embedded trees.
+func BenchmarkParseTemplates(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		g := newGenerator()
+		if err := g.Parse(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
