@@ -150,3 +150,109 @@ func TestVerifyReportsFailure(t *testing.T) {
 		t.Errorf("failing step = %+v, want build failing on broken.go", last)
 	}
 }
+
+// newProject generates a project without verification for the add-module
+// tests and returns its directory.
+func newProject(t *testing.T, name string, modules ...string) string {
+	t.Helper()
+	opts := generator.DefaultOptions()
+	opts.Name = name
+	opts.Module = "example.com/" + name
+	opts.Modules = modules
+	opts.Dir = filepath.Join(t.TempDir(), name)
+	opts.SkipVerify = true
+	if _, err := newGenerator().New(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	return opts.Dir
+}
+
+// TestAddModuleRollbackOnFailedVerification: with Rollback, a failed
+// verification leaves the project byte for byte as it was; without it, the
+// module's files are kept.
+func TestAddModuleRollbackOnFailedVerification(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a project")
+	}
+	dir := newProject(t, "rollback", "projects")
+	// The owners broke their build; verification after the add will fail.
+	if err := os.WriteFile(filepath.Join(dir, "internal", "app", "broken.go"), []byte("package app\n\nvar _ int = \"x\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := readTree(t, dir)
+	res, err := newGenerator().AddModule(context.Background(), generator.AddOptions{Dir: dir, Name: "billing", Rollback: true})
+	var ve *generator.VerifyError
+	if !errors.As(err, &ve) || res == nil || !res.RolledBack {
+		t.Fatalf("AddModule = %+v, %v; want a rolled-back *VerifyError", res, err)
+	}
+	assertSameTree(t, before, readTree(t, dir))
+
+	res, err = newGenerator().AddModule(context.Background(), generator.AddOptions{Dir: dir, Name: "billing"})
+	if !errors.As(err, &ve) || res.RolledBack {
+		t.Fatalf("AddModule without rollback = %+v, %v", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "internal", "modules", "billing", "billing.go")); err != nil {
+		t.Errorf("without --rollback the module's files should be kept: %v", err)
+	}
+}
+
+// TestAddModuleInterruptedRollsBack cancels the run while verification is
+// under way, as Ctrl-C does: the project must be exactly as it was.
+func TestAddModuleInterruptedRollsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a project")
+	}
+	dir := newProject(t, "interrupt")
+	before := readTree(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g := newGenerator()
+	g.Progress = func(ev generator.Event) {
+		if !ev.Done && strings.HasPrefix(ev.Step, "go build") {
+			cancel()
+		}
+	}
+	res, err := g.AddModule(ctx, generator.AddOptions{Dir: dir, Name: "billing"})
+	if !errors.Is(err, context.Canceled) || res != nil {
+		t.Fatalf("AddModule = %+v, %v; want context.Canceled and no result", res, err)
+	}
+	assertSameTree(t, before, readTree(t, dir))
+}
+
+func readTree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	tree := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			tree[filepath.ToSlash(rel)+"/"] = ""
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		tree[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
+func assertSameTree(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	for p, c := range before {
+		if got, ok := after[p]; !ok {
+			t.Errorf("%s: gone", p)
+		} else if got != c {
+			t.Errorf("%s: changed", p)
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok {
+			t.Errorf("%s: left behind", p)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package generator_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -142,4 +143,39 @@ func lineDiff(golden, now string) string {
 		fmt.Fprintf(&b, "    %4d + %s\n", k+1, n[k])
 	}
 	return b.String()
+}
+
+// TestGoldenAddModule compares the canonical example after
+// `saasgen add module billing` with golden/default-add-billing/: diffing that
+// tree with golden/default/ shows exactly what add module changes.
+func TestGoldenAddModule(t *testing.T) {
+	opts := examples(t)["default"]
+	files, err := newGenerator().Render(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "p")
+	if err := generator.WriteNew(files, dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newGenerator().AddModule(context.Background(), generator.AddOptions{Dir: dir, Name: "billing", SkipVerify: true}); err != nil {
+		t.Fatal(err)
+	}
+	var after []generator.File
+	for p, content := range readTree(t, dir) {
+		if !strings.HasSuffix(p, "/") {
+			after = append(after, generator.File{Path: p, Content: []byte(content), Mode: 0o644})
+		}
+	}
+	golden := filepath.Join("..", "golden", "default-add-billing")
+	if update {
+		if err := os.RemoveAll(golden); err != nil {
+			t.Fatal(err)
+		}
+		if err := generator.WriteNew(after, golden); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	compareTree(t, golden, after)
 }

@@ -93,7 +93,13 @@ func (o *Options) Validate() error {
 	if err := ValidateChoice("--ci", o.CI, CIChoices); err != nil {
 		return err
 	}
-	return validateModuleList(o.Modules, nil)
+	return ValidateModules(o.Modules)
+}
+
+// ValidateModules checks a list of module names for a new project: each name,
+// and that no two map to the same Go package.
+func ValidateModules(mods []string) error {
+	return validateModuleList(mods, nil)
 }
 
 // validateModuleList checks each module name and that no two (including the

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -97,7 +98,8 @@ func (e *VerifyError) Error() string {
 	return "verification failed"
 }
 
-// Verify builds, vets and tests the Go project in dir, the way its CI would.
+// Verify downloads the modules of the Go project in dir, then builds, vets and
+// tests it, the way its CI would.
 // Tests run with the caller's environment, so TEST_DATABASE_URL and
 // TEST_REQUIRE_SERVICES pass through. The report lists every step with its
 // time, the test counts and the skipped tests; a failed step stops the run
@@ -108,6 +110,7 @@ func Verify(ctx context.Context, dir string, progress Progress) (*Report, error)
 		name string
 		args []string
 	}{
+		{"download", []string{"mod", "download"}},
 		{"build", []string{"build", "./..."}},
 		{"vet", []string{"vet", "./..."}},
 		{"test", []string{"test", "-json", "./..."}},
@@ -224,6 +227,9 @@ func parseTestJSON(out []byte) (TestCounts, string) {
 	return counts, report.String()
 }
 
+// fileLineRE matches the "file.go:12: " prefix of t.Log and t.Skip output.
+var fileLineRE = regexp.MustCompile(`^[\w.-]+\.go:\d+: `)
+
 // skipReason extracts the message a test passed to t.Skip from its output.
 func skipReason(b *strings.Builder) string {
 	if b == nil {
@@ -235,7 +241,7 @@ func skipReason(b *strings.Builder) string {
 		if t == "" || strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- SKIP") {
 			continue
 		}
-		reason = append(reason, t)
+		reason = append(reason, fileLineRE.ReplaceAllString(t, ""))
 	}
 	return strings.Join(reason, " ")
 }
@@ -260,7 +266,7 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "%s\n", indent(s.Output, "    "))
 		}
 	}
-	if len(r.Steps) == 3 {
+	if n := len(r.Steps); n > 0 && r.Steps[n-1].Name == "test" {
 		fmt.Fprintf(w, "  tests: %d passed, %d failed, %d skipped\n", r.Tests.Passed, r.Tests.Failed, len(r.Tests.Skipped))
 	}
 	if len(r.Tests.Skipped) > 0 {

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -34,12 +37,51 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GIT_AUTHOR_EMAIL", "script@example.com")
 			env.Setenv("GIT_COMMITTER_NAME", "Script Test")
 			env.Setenv("GIT_COMMITTER_EMAIL", "script@example.com")
+			// saasgen verify runs the go command: give it the caches and
+			// module proxy of the host so nothing is downloaded twice.
+			for k, v := range goEnv {
+				env.Setenv(k, v)
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status": cmdStatus,
+			"status":    cmdStatus,
+			"validjson": cmdValidJSON,
 		},
 	})
+}
+
+// goEnv is the host's go environment that scripts running the go command need.
+var goEnv = func() map[string]string {
+	keys := []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOFLAGS", "GOSUMDB", "GONOSUMDB", "GOPRIVATE", "GOTOOLCHAIN"}
+	out, err := exec.Command("go", append([]string{"env", "-json"}, keys...)...).Output()
+	if err != nil {
+		panic(fmt.Sprintf("go env: %v", err))
+	}
+	env := map[string]string{}
+	if err := json.Unmarshal(out, &env); err != nil {
+		panic(err)
+	}
+	return env
+}()
+
+// cmdValidJSON checks that a file (or stdout/stderr) holds exactly one JSON
+// document:
+//
+//	validjson stdout
+func cmdValidJSON(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: validjson FILE")
+	}
+	dec := json.NewDecoder(strings.NewReader(ts.ReadFile(args[0])))
+	var v any
+	err := dec.Decode(&v)
+	if err == nil && dec.More() {
+		err = fmt.Errorf("more than one JSON document")
+	}
+	if neg != (err != nil) {
+		ts.Fatalf("validjson %s: %v", args[0], err)
+	}
 }
 
 // cmdStatus runs a command and checks its exact exit code:

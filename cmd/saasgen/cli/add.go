@@ -49,7 +49,7 @@ verification fails the files are kept (so you can fix them) unless --rollback.`,
 			if runF != nil {
 				return runF(o)
 			}
-			return addModuleRun(cmd, o)
+			return withJSONFailure(streams.Out, o.json, addModuleRun(cmd, o))
 		},
 	}
 	f := mod.Flags()
@@ -72,7 +72,7 @@ func addModuleRun(cmd *cobra.Command, o *addModuleOptions) error {
 		if !o.io.CanPrompt() {
 			return &generator.InputError{Field: "module name", Reason: "is required: saasgen add module NAME (e.g. billing, order_items)"}
 		}
-		name, err := askModuleName(o.io)
+		name, err := askModuleName(cmd.Context(), o.io)
 		if err != nil {
 			return err
 		}
@@ -91,10 +91,11 @@ func addModuleRun(cmd *cobra.Command, o *addModuleOptions) error {
 		out := jsonResult{OK: err == nil, Result: res}
 		if err != nil {
 			out.Error = err.Error()
-			writeJSON(o.io.Out, out)
-			return &silentError{err: err, code: ExitFailed}
 		}
 		writeJSON(o.io.Out, out)
+		if err != nil {
+			return &silentError{err: err, code: exitCode(cmd.Context(), err)}
+		}
 		return nil
 	}
 	w := o.io.Out

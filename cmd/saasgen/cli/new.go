@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -66,12 +67,12 @@ written), 130 interrupted (nothing written).`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.collect(cmd, args, file); err != nil {
-				return err
+				return withJSONFailure(streams.Out, o.json, err)
 			}
 			if runF != nil {
 				return runF(o)
 			}
-			return newRun(cmd, o)
+			return withJSONFailure(streams.Out, o.json, newRun(cmd, o))
 		},
 	}
 	f := cmd.Flags()
@@ -131,7 +132,7 @@ func newRun(cmd *cobra.Command, o *newOptions) error {
 		return fmt.Errorf("saasgen's own templates are broken (please report this): %w", err)
 	}
 	if !o.yes && o.io.CanPrompt() {
-		if err := runWizard(o); err != nil {
+		if err := runWizard(cmd.Context(), o); err != nil {
 			return err
 		}
 		o.interactive = true
@@ -145,9 +146,6 @@ func newRun(cmd *cobra.Command, o *newOptions) error {
 	g.Progress = newProgress(progressOut, o.io.StdoutTTY && !o.json && !o.io.Accessible())
 	res, err := g.New(cmd.Context(), o.opts)
 	if err != nil && res == nil {
-		if o.json && !generator.IsInputError(err) {
-			writeJSON(o.io.Out, jsonResult{OK: false, Error: err.Error()})
-		}
 		if errors.Is(err, cmd.Context().Err()) && cmd.Context().Err() != nil {
 			return errCanceled
 		}
@@ -176,6 +174,7 @@ func newRun(cmd *cobra.Command, o *newOptions) error {
 	if err != nil {
 		var ve *generator.VerifyError
 		if errors.As(err, &ve) {
+			o.printReplay()
 			fmt.Fprintf(o.io.ErrOut, "saasgen: %v\nThe project was written to %s; fix it and run 'saasgen verify %s'.\n", err, res.Dir, res.Dir)
 			return &silentError{err: err, code: ExitFailed}
 		}
@@ -192,9 +191,7 @@ func (o *newOptions) printNextSteps(res *generator.Result) {
 		fmt.Fprintf(w, ", first commit %s", res.Commit[:12])
 	}
 	fmt.Fprintf(w, ").\nAnswers recorded in %s/%s.\n", res.Dir, generator.ManifestFile)
-	if o.interactive {
-		fmt.Fprintf(w, "\nRun the same without questions (e.g. in CI):\n  %s\n", NonInteractiveCommand(o.opts))
-	}
+	o.printReplay()
 	fmt.Fprintf(w, `
 Next steps (the project's README explains each):
   cd %s
@@ -206,6 +203,13 @@ Next steps (the project's README explains each):
 `, res.Dir, strings.ReplaceAll(o.opts.Name, "-", "_"))
 }
 
+// printReplay prints, after a wizard run, the command that repeats it.
+func (o *newOptions) printReplay() {
+	if o.interactive {
+		fmt.Fprintf(o.io.Out, "\nRun the same without questions (e.g. in CI):\n  %s\n", NonInteractiveCommand(o.opts))
+	}
+}
+
 // NonInteractiveCommand is the command line that repeats a run with the same
 // answers and no questions.
 func NonInteractiveCommand(opts generator.Options) string {
@@ -213,7 +217,9 @@ func NonInteractiveCommand(opts generator.Options) string {
 	if opts.Module != opts.Name {
 		parts = append(parts, "--module", shellQuote(opts.Module))
 	}
-	parts = append(parts, "--modules="+shellQuote(strings.Join(opts.Modules, ",")))
+	if !slices.Equal(opts.Modules, generator.DefaultModules) {
+		parts = append(parts, "--modules="+shellQuote(strings.Join(opts.Modules, ",")))
+	}
 	parts = append(parts, "--ci", opts.CI)
 	if opts.Dir != opts.Name {
 		parts = append(parts, "--dir", shellQuote(opts.Dir))

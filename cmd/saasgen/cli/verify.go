@@ -39,7 +39,7 @@ generated tests fail instead of skipping.`,
 			if runF != nil {
 				return runF(o)
 			}
-			return verifyRun(cmd, o)
+			return withJSONFailure(streams.Out, o.json, verifyRun(cmd, o))
 		},
 	}
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the report as one JSON document on stdout")
@@ -53,6 +53,9 @@ func verifyRun(cmd *cobra.Command, o *verifyOptions) error {
 	}
 	progress := newProgress(o.io.ErrOut, o.io.StdoutTTY && !o.json && !o.io.Accessible())
 	rep, err := generator.Verify(cmd.Context(), root, progress)
+	if rep == nil {
+		return err
+	}
 	if o.json {
 		out := jsonResult{OK: err == nil, Result: rep}
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"charm.land/huh/v2"
 	"charm.land/lipgloss/v2"
 	"golang.org/x/term"
@@ -22,18 +23,10 @@ const maxFormWidth = 80
 
 // runWizard asks, in a terminal, every answer not given by the NAME
 // argument, a flag or the answers file, then shows a summary and asks for
-// confirmation. Cancelling (Ctrl-C, Esc, "no") returns errCanceled before
-// anything is rendered or written.
-//
-// It cannot be interrupted by a signal while a line-by-line (accessible)
-// question waits for input; runWizardContext can, and is what newRun should
-// call.
-func runWizard(o *newOptions) error {
-	return runWizardContext(context.Background(), o)
-}
-
-// runWizardContext is runWizard, cancelled with ctx.
-func runWizardContext(ctx context.Context, o *newOptions) error {
+// confirmation. Cancelling (Ctrl-C, Esc, "no", or ctx) returns errCanceled
+// before anything is rendered or written. ctx matters in accessible mode,
+// where Ctrl-C is a signal rather than a key while a question waits.
+func runWizard(ctx context.Context, o *newOptions) error {
 	if err := validateGiven(o); err != nil {
 		return err
 	}
@@ -59,17 +52,18 @@ func runWizardContext(ctx context.Context, o *newOptions) error {
 	if !*ok {
 		return errCanceled
 	}
+	if !p.accessible && !o.json {
+		// The forms ran on the alternate screen; leave a record of the
+		// answers above what the run prints next (with --json the result
+		// document carries them).
+		fmt.Fprintf(o.io.Out, "Answers:\n  %s\n\n", strings.ReplaceAll(summaryText(o.opts), "\n", "\n  "))
+	}
 	return nil
 }
 
 // askModuleName asks for a module name in a terminal, for `saasgen add
-// module` without NAME.
-func askModuleName(streams *IOStreams) (string, error) {
-	return askModuleNameContext(context.Background(), streams)
-}
-
-// askModuleNameContext is askModuleName, cancelled with ctx.
-func askModuleNameContext(ctx context.Context, streams *IOStreams) (string, error) {
+// module` without NAME, with the validator the argument goes through.
+func askModuleName(ctx context.Context, streams *IOStreams) (string, error) {
 	p := newPrompter(streams)
 	form, name := p.moduleNameForm()
 	if err := p.run(ctx, form); err != nil {
@@ -98,19 +92,9 @@ func validateGiven(o *newOptions) error {
 		}
 	}
 	if o.given[keyModules] {
-		return validateModules(o.opts.Modules)
+		return generator.ValidateModules(o.opts.Modules)
 	}
 	return nil
-}
-
-// validateModules checks a module list by the one rule every input goes
-// through, generator's Options.Validate: each name is valid and no two name
-// the same Go package. The other answers of the probe are fixed valid values,
-// so any error is about the modules.
-func validateModules(mods []string) error {
-	probe := generator.DefaultOptions()
-	probe.Name, probe.Module, probe.Modules = "probe", "probe", mods
-	return probe.Validate()
 }
 
 // parseModules splits the modules answer: comma-separated names, blanks
@@ -219,11 +203,11 @@ func (p *prompter) answersForm(opts generator.Options, given map[string]bool) (*
 		ans.asked[keyModules] = true
 		groups = append(groups, huh.NewGroup(p.input("Initial modules",
 			"domain modules, comma-separated, e.g. projects,billing; - for none",
-			&ans.modules, func(s string) error { return validateModules(parseModules(s)) })))
+			&ans.modules, func(s string) error { return generator.ValidateModules(parseModules(s)) })))
 	}
 	if !given[keyCI] {
 		ans.asked[keyCI] = true
-		groups = append(groups, huh.NewGroup(p.choice("CI workflow", generator.CIChoices, &ans.ci)))
+		groups = append(groups, huh.NewGroup(p.choice("CI workflow", "--"+keyCI, generator.CIChoices, &ans.ci)))
 	}
 	if len(groups) == 0 {
 		return nil, ans
@@ -254,12 +238,6 @@ func summaryText(opts generator.Options) string {
 	if len(opts.Modules) > 0 {
 		modules = strings.Join(opts.Modules, ", ")
 	}
-	ci := opts.CI
-	for _, c := range generator.CIChoices {
-		if c.Value == opts.CI {
-			ci += ": " + c.Description
-		}
-	}
 	then := []string{"write the files"}
 	if opts.DryRun {
 		then = []string{"list the files, write nothing (--dry-run)"}
@@ -279,7 +257,7 @@ func summaryText(opts generator.Options) string {
 		{"Go module path", opts.Module},
 		{"Directory", opts.Dir},
 		{"Modules", modules},
-		{"CI workflow", ci},
+		{"CI workflow", opts.CI},
 		{"Then", strings.Join(then, "; ")},
 	}
 	var b strings.Builder
@@ -323,9 +301,9 @@ func (p *prompter) input(title, hint string, value *string, validate func(string
 	})
 }
 
-// choice is a selection among generator choices, each shown with the one
-// line saying what it is for.
-func (p *prompter) choice(title string, choices []generator.Choice, value *string) *huh.Select[string] {
+// choice is a selection among generator choices for the option flag, each
+// shown with the one line saying what it is for.
+func (p *prompter) choice(title, flag string, choices []generator.Choice, value *string) *huh.Select[string] {
 	sel := huh.NewSelect[string]().Title(title).Value(value)
 	opts := make([]huh.Option[string], len(choices))
 	lines := make([]string, len(choices))
@@ -343,7 +321,7 @@ func (p *prompter) choice(title string, choices []generator.Choice, value *strin
 		sel.Description(strings.Join(lines, "\n"))
 	}
 	return sel.Options(opts...).Validate(func(v string) error {
-		return generator.ValidateChoice("--"+keyCI, v, choices)
+		return generator.ValidateChoice(flag, v, choices)
 	})
 }
 
@@ -360,6 +338,12 @@ func (p *prompter) run(ctx context.Context, form *huh.Form) error {
 		form = form.WithWidth(maxFormWidth)
 	}
 	if !p.accessible {
+		// The alternate screen: a finished form would otherwise leave its
+		// last frame (a stale question) on the screen.
+		form = form.WithViewHook(func(v tea.View) tea.View {
+			v.AltScreen = true
+			return v
+		})
 		err := form.WithInput(p.in).RunWithContext(ctx)
 		return formError(ctx, err)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -56,7 +57,7 @@ func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
 		"y", // confirm
 	))
 	o := wizardOptions(streams, map[string]bool{}, nil)
-	if err := runWizard(o); err != nil {
+	if err := runWizard(context.Background(), o); err != nil {
 		t.Fatalf("runWizard: %v\n%s", err, out)
 	}
 
@@ -75,7 +76,7 @@ func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
 		errText(t, generator.ValidateProjectName("")),
 		errText(t, generator.ValidateModulePath("not a path!")),
 		errText(t, generator.ValidateModuleName("internal")),
-		errText(t, validateModules([]string{"order-items", "order_items"})),
+		errText(t, generator.ValidateModules([]string{"order-items", "order_items"})),
 		"collides with module",
 		"Invalid: must be a number between 1 and 2",
 	} {
@@ -94,7 +95,7 @@ func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
 		"Go module path  github.com/acme/acme",
 		"Directory       acme",
 		"Modules         billing, order_items",
-		"CI workflow     none: no CI workflow",
+		"CI workflow     none",
 		"Then            write the files; git init and a first commit; go build, vet and test",
 	} {
 		if !strings.Contains(text, row) {
@@ -109,7 +110,7 @@ func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
 func TestWizardDefaultsOnEnter(t *testing.T) {
 	streams, out := accessibleStreams(lines("", "", "", ""))
 	o := wizardOptions(streams, map[string]bool{keyName: true}, func(opts *generator.Options) { opts.Name = "acme" })
-	if err := runWizard(o); err != nil {
+	if err := runWizard(context.Background(), o); err != nil {
 		t.Fatalf("runWizard: %v\n%s", err, out)
 	}
 	if o.opts.Module != "acme" || o.opts.CI != "github" || !slices.Equal(o.opts.Modules, generator.DefaultModules) {
@@ -131,7 +132,7 @@ func TestWizardGivenAnswersAreNotAsked(t *testing.T) {
 		opts.Name, opts.Module, opts.Modules = "acme", "example.com/acme", []string{"invoices"}
 		opts.NoGit = true
 	})
-	if err := runWizard(o); err != nil {
+	if err := runWizard(context.Background(), o); err != nil {
 		t.Fatalf("runWizard: %v\n%s", err, out)
 	}
 	text := out.String()
@@ -156,7 +157,7 @@ func TestWizardGivenAnswersAreNotAsked(t *testing.T) {
 	all := map[string]bool{keyName: true, keyModule: true, keyModules: true, keyCI: true}
 	streams, out = accessibleStreams(lines("y"))
 	o = wizardOptions(streams, all, func(opts *generator.Options) { opts.Name = "acme" })
-	if err := runWizard(o); err != nil {
+	if err := runWizard(context.Background(), o); err != nil {
 		t.Fatalf("runWizard, all given: %v\n%s", err, out)
 	}
 	if strings.Contains(out.String(), "CI workflow\n") || !strings.Contains(out.String(), "Create the project?") {
@@ -167,7 +168,7 @@ func TestWizardGivenAnswersAreNotAsked(t *testing.T) {
 func TestWizardNoModules(t *testing.T) {
 	streams, out := accessibleStreams(lines("", "-", "", "y"))
 	o := wizardOptions(streams, map[string]bool{keyName: true}, func(opts *generator.Options) { opts.Name = "acme" })
-	if err := runWizard(o); err != nil {
+	if err := runWizard(context.Background(), o); err != nil {
 		t.Fatalf("runWizard: %v\n%s", err, out)
 	}
 	if len(o.opts.Modules) != 0 {
@@ -186,7 +187,7 @@ func TestWizardCanceled(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			streams, out := accessibleStreams(input)
 			o := wizardOptions(streams, map[string]bool{keyName: true}, func(opts *generator.Options) { opts.Name = "acme" })
-			if err := runWizard(o); !errors.Is(err, errCanceled) {
+			if err := runWizard(context.Background(), o); !errors.Is(err, errCanceled) {
 				t.Fatalf("runWizard = %v, want errCanceled\n%s", err, out)
 			}
 		})
@@ -196,7 +197,7 @@ func TestWizardCanceled(t *testing.T) {
 func TestWizardRefusesBadGivenAnswerBeforeAsking(t *testing.T) {
 	streams, out := accessibleStreams("")
 	o := wizardOptions(streams, map[string]bool{keyName: true}, func(opts *generator.Options) { opts.Name = "Acme" })
-	err := runWizard(o)
+	err := runWizard(context.Background(), o)
 	if !generator.IsInputError(err) || err.Error() != errText(t, generator.ValidateProjectName("Acme")) {
 		t.Fatalf("runWizard = %v, want the project-name input error", err)
 	}
@@ -210,7 +211,7 @@ func TestWizardRefusesBadGivenAnswerBeforeAsking(t *testing.T) {
 func TestWizardNonInteractiveCommandReplaysAnswers(t *testing.T) {
 	streams, out := accessibleStreams(lines("acme", "github.com/acme/acme", "billing, order-items", "2", "y"))
 	o := wizardOptions(streams, map[string]bool{}, nil)
-	if err := runWizard(o); err != nil {
+	if err := runWizard(context.Background(), o); err != nil {
 		t.Fatalf("runWizard: %v\n%s", err, out)
 	}
 	line := NonInteractiveCommand(o.opts)
@@ -233,7 +234,7 @@ func TestWizardNonInteractiveCommandReplaysAnswers(t *testing.T) {
 
 func TestAskModuleNameForm(t *testing.T) {
 	streams, out := accessibleStreams(lines("Billing", "int", "billing"))
-	name, err := askModuleName(streams)
+	name, err := askModuleName(context.Background(), streams)
 	if err != nil {
 		t.Fatalf("askModuleName: %v\n%s", err, out)
 	}
@@ -247,7 +248,7 @@ func TestAskModuleNameForm(t *testing.T) {
 	}
 
 	streams, _ = accessibleStreams("")
-	if _, err := askModuleName(streams); !errors.Is(err, errCanceled) {
+	if _, err := askModuleName(context.Background(), streams); !errors.Is(err, errCanceled) {
 		t.Errorf("askModuleName at end of input = %v, want errCanceled", err)
 	}
 }
@@ -284,10 +285,10 @@ func TestParseModules(t *testing.T) {
 			t.Errorf("parseModules(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if err := validateModules(generator.DefaultModules); err != nil {
+	if err := generator.ValidateModules(generator.DefaultModules); err != nil {
 		t.Errorf("the default modules are refused: %v", err)
 	}
-	if err := validateModules(nil); err != nil {
+	if err := generator.ValidateModules(nil); err != nil {
 		t.Errorf("no modules is refused: %v", err)
 	}
 }

@@ -1,0 +1,220 @@
+// Command shop runs the shop service.
+//
+//	shop serve                     run the HTTP server
+//	shop migrate up|down|status    manage the database schema (as MIGRATE_DATABASE_URL)
+//	shop config [-format F]        list every environment variable
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/jackc/pgx/v5"
+
+	"shop/internal/app"
+	"shop/internal/platform/config"
+	"shop/internal/platform/database"
+	"shop/internal/platform/httpx"
+	"shop/internal/platform/logging"
+)
+
+const usage = `usage: shop <command> [arguments]
+
+commands:
+  serve                   run the HTTP server until SIGINT or SIGTERM
+  migrate up              apply pending migrations, then create and grant the app role
+  migrate down            roll back the latest migration
+  migrate status          list migrations and whether they are applied
+  config [-format F]      list every environment variable; F is text, markdown or env
+
+Settings come from environment variables; see "shop config".
+`
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, environ, stdout, stderr)
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "shop: %s\n\n%s", ue.msg, usage)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "shop: %v\n", err)
+		return exitError
+	}
+}
+
+func dispatch(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"missing command"}
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		if len(rest) > 0 {
+			return usageError{"serve takes no arguments"}
+		}
+		return serve(ctx, environ, stdout)
+	case "migrate":
+		if len(rest) != 1 {
+			return usageError{"migrate needs exactly one of up, down, status"}
+		}
+		return migrate(ctx, rest[0], environ, stdout, stderr)
+	case "config":
+		return printConfig(rest, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+}
+
+func serve(ctx context.Context, environ []string, stdout io.Writer) error {
+	cfg, err := config.Load(environ)
+	if err != nil {
+		return err
+	}
+	logger := logging.New(stdout, cfg.LogLevel)
+	a, err := app.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := database.Ready(ctx, a.Pool); err != nil {
+		logger.WarnContext(ctx, "database not reachable yet; /readyz reports 503 until it is", "error", err)
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
+	}
+	return httpx.Serve(ctx, ln, a.Handler, cfg.HTTP, logger)
+}
+
+func migrate(ctx context.Context, direction string, environ []string, stdout, stderr io.Writer) error {
+	if direction != "up" && direction != "down" && direction != "status" {
+		return usageError{fmt.Sprintf("unknown migrate direction %q: use up, down or status", direction)}
+	}
+	cfg, err := config.Load(environ)
+	if err != nil {
+		return err
+	}
+	if err := cfg.RequireMigrate(); err != nil {
+		return err
+	}
+	logger := logging.New(stderr, cfg.LogLevel)
+	fsys, err := app.Migrations()
+	if err != nil {
+		return err
+	}
+	m, err := database.NewMigrator(cfg.Migrate.DatabaseURL, fsys, logger)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+
+	switch direction {
+	case "up":
+		res, err := m.Up(ctx)
+		for _, r := range res {
+			fmt.Fprintf(stdout, "applied %s (%s)\n", r.Source.Path, r.Duration)
+		}
+		if err != nil {
+			return err
+		}
+		if len(res) == 0 {
+			fmt.Fprintln(stdout, "no pending migrations")
+		}
+		conn, err := pgx.Connect(ctx, cfg.Migrate.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("connect as MIGRATE_DATABASE_URL: %w", err)
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		if err := database.EnsureAppRole(ctx, conn, cfg.Database.URL); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "app role of DATABASE_URL is ready\n")
+		return nil
+	case "down":
+		r, err := m.Down(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "rolled back %s\n", r.Source.Path)
+		return nil
+	default:
+		st, err := m.Status(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tFILE")
+		for _, s := range st {
+			applied := "-"
+			if !s.AppliedAt.IsZero() {
+				applied = s.AppliedAt.UTC().Format("2006-01-02 15:04:05Z")
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", s.Source.Version, s.State, applied, s.Source.Path)
+		}
+		return tw.Flush()
+	}
+}
+
+func printConfig(args []string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("config", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	format := flags.String("format", "text", "output format: text, markdown (the README table) or env (.env.example)")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if flags.NArg() > 0 {
+		return usageError{"config takes no arguments"}
+	}
+	vars, err := config.Variables()
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "text":
+		return config.WriteText(stdout, vars)
+	case "markdown":
+		_, err = io.WriteString(stdout, config.Markdown(vars))
+	case "env":
+		_, err = io.WriteString(stdout, config.EnvExample(vars))
+	default:
+		return usageError{fmt.Sprintf("unknown format %q: use text, markdown or env", *format)}
+	}
+	return err
+}

@@ -1,0 +1,123 @@
+// Package app is the composition root: the one place that builds the
+// platform (configuration, logging, database, HTTP) and mounts every module.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"shop/internal/platform/config"
+	"shop/internal/platform/database"
+	"shop/internal/platform/database/querycount"
+	"shop/internal/platform/httpx"
+	"shop/internal/platform/logging"
+	"shop/internal/platform/metrics"
+	"shop/internal/platform/module"
+	"shop/internal/platform/tenancy"
+)
+
+// tenantCacheTTL is how long a resolved tenant is remembered per instance.
+const tenantCacheTTL = 30 * time.Second
+
+// App is the assembled application.
+type App struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	Pool     *pgxpool.Pool
+	Registry *prometheus.Registry
+	// Handler serves every route, wrapped in the platform middleware.
+	Handler http.Handler
+}
+
+// New builds the application from a validated configuration. Close
+// releases what it opened.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	return build(ctx, cfg, logger, installedModules())
+}
+
+func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, modules []module.Definition) (*App, error) {
+	pc, err := database.PoolConfig(cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	pc.ConnConfig.Tracer = querycount.Tracer{}
+	pool, err := database.Open(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Logger: logger, Pool: pool, Registry: metrics.NewRegistry()}
+	if a.Handler, err = a.routes(modules); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) routes(modules []module.Definition) (http.Handler, error) {
+	queryMetrics, err := querycount.NewMetrics(a.Registry)
+	if err != nil {
+		return nil, err
+	}
+
+	api := http.NewServeMux()
+	seen := map[string]bool{}
+	for _, m := range modules {
+		if seen[m.Name] {
+			return nil, fmt.Errorf("app: module %q is installed twice", m.Name)
+		}
+		seen[m.Name] = true
+		if m.Register == nil {
+			continue
+		}
+		deps := module.Deps{Pool: a.Pool, Logger: a.Logger.With(slog.String("module", m.Name)), Config: a.Config}
+		if err := m.Register(api, deps); err != nil {
+			return nil, fmt.Errorf("app: register module %s: %w", m.Name, err)
+		}
+	}
+	resolver := tenancy.NewResolver(a.Pool, tenantCacheTTL)
+	tenantAPI := tenancy.Middleware(a.Config.Tenancy, resolver, a.Logger)(
+		querycount.Middleware(a.Config.QueryBudget, a.Logger, queryMetrics)(
+			logging.RecordRoute(api)))
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /livez", httpx.Livez)
+	root.HandleFunc("GET /readyz", httpx.Readyz(func(ctx context.Context) error { return database.Ready(ctx, a.Pool) }, a.Logger))
+	root.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	root.Handle(module.APIPrefix, tenantAPI)
+	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.Error(w, r, http.StatusNotFound, "not_found", "no route matches "+r.Method+" "+r.URL.Path)
+	})
+
+	var h http.Handler = logging.RecordRoute(root)
+	h = httpx.Recover(a.Logger)(h)
+	h = httpx.WithRequestID(h)
+	h = logging.Middleware(a.Logger)(h)
+	return h, nil
+}
+
+// Close releases the database pool.
+func (a *App) Close() {
+	a.Pool.Close()
+}
+
+// Migrations returns the platform migrations merged with those of every
+// installed module.
+func Migrations() (fs.FS, error) {
+	return migrations(installedModules())
+}
+
+func migrations(modules []module.Definition) (fs.FS, error) {
+	sources := []database.MigrationSource{database.PlatformMigrations()}
+	for _, m := range modules {
+		sources = append(sources, database.MigrationSource{Name: "module " + m.Name, FS: m.Migrations})
+	}
+	return database.MergeMigrations(sources...)
+}

@@ -1,0 +1,108 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"shop/internal/platform/config"
+	"shop/internal/platform/database/dbtest"
+	"shop/internal/platform/httpx"
+)
+
+func newTestApp(t *testing.T, databaseURL string) *App {
+	t.Helper()
+	cfg, err := config.Load([]string{"DATABASE_URL=" + databaseURL, "APP_ENV=test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
+func get(t *testing.T, h http.Handler, path string) (*http.Response, []byte) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+	res := rec.Result()
+	body, _ := io.ReadAll(res.Body)
+	return res, body
+}
+
+func TestReadyzAgainstRealDatabase(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t, moduleMigrations(t)...)
+	a := newTestApp(t, db.AppURL)
+
+	if res, body := get(t, a.Handler, "/readyz"); res.StatusCode != 200 {
+		t.Fatalf("/readyz = %d %s", res.StatusCode, body)
+	}
+	if res, _ := get(t, a.Handler, "/livez"); res.StatusCode != 200 {
+		t.Fatalf("/livez = %d", res.StatusCode)
+	}
+
+	a.Pool.Close()
+	res, body := get(t, a.Handler, "/readyz")
+	var st httpx.Status
+	if err := json.Unmarshal(body, &st); err != nil || res.StatusCode != 503 || st.Status != "unavailable" {
+		t.Fatalf("/readyz on a closed pool = %d %s", res.StatusCode, body)
+	}
+	if res, _ := get(t, a.Handler, "/livez"); res.StatusCode != 200 {
+		t.Fatalf("/livez must not depend on the database, got %d", res.StatusCode)
+	}
+}
+
+func TestReadyzWhenDatabaseUnreachable(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
+	res, body := get(t, a.Handler, "/readyz")
+	if res.StatusCode != 503 {
+		t.Fatalf("/readyz with no database = %d %s", res.StatusCode, body)
+	}
+}
+
+func TestUnknownRouteIsJSON404WithRequestID(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, "postgres://nobody@127.0.0.1:1/none?sslmode=disable")
+	res, body := get(t, a.Handler, "/nope")
+	var eb httpx.ErrorBody
+	if err := json.Unmarshal(body, &eb); err != nil || res.StatusCode != 404 || eb.Error.Code != "not_found" {
+		t.Fatalf("GET /nope = %d %s", res.StatusCode, body)
+	}
+	if id := res.Header.Get(httpx.RequestIDHeader); id == "" || id != eb.Error.RequestID {
+		t.Fatalf("request id header %q, body %q", id, eb.Error.RequestID)
+	}
+}
+
+func TestModulesAreUniqueAndMigrationsMerge(t *testing.T) {
+	if _, err := Migrations(); err != nil {
+		t.Fatal(err)
+	}
+	mods := installedModules()
+	if len(mods) > 0 {
+		cfg, _ := config.Load([]string{"DATABASE_URL=postgres://x@127.0.0.1:1/x"})
+		if _, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler), append(mods, mods[0])); err == nil {
+			t.Fatal("a module installed twice was accepted")
+		}
+	}
+}
+
+func moduleMigrations(t *testing.T) []fs.FS {
+	t.Helper()
+	var out []fs.FS
+	for _, m := range installedModules() {
+		if m.Migrations != nil {
+			out = append(out, m.Migrations)
+		}
+	}
+	return out
+}

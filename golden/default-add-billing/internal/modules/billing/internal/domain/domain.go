@@ -1,0 +1,219 @@
+// Package domain holds the types, rules and errors of the billing
+// module. The module's root package re-exports them as its public API.
+package domain
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Billing is one billing of a tenant, with its notes.
+type Billing struct {
+	ID          uuid.UUID     `json:"id"`
+	Name        string        `json:"name"`
+	Description string        `json:"description"`
+	Notes       []BillingNote `json:"notes"`
+	CreatedAt   time.Time     `json:"created_at"`
+	UpdatedAt   time.Time     `json:"updated_at"`
+}
+
+// BillingNote is a remark attached to the billing.
+type BillingNote struct {
+	ID        uuid.UUID `json:"id"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// BillingInput is what a new billing is made from.
+type BillingInput struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// BillingPatch changes the fields that are not nil.
+type BillingPatch struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+}
+
+// BillingNoteInput is what a new note is made from.
+type BillingNoteInput struct {
+	Body string `json:"body"`
+}
+
+// ListParams selects a page of billing, newest first.
+type ListParams struct {
+	// Limit is the page size: 1 to MaxPageSize; 0 means DefaultPageSize.
+	Limit int
+	// After is the NextCursor of the previous page, or "" for the first.
+	After string
+}
+
+// Page is one page of billing.
+type Page struct {
+	Items []Billing `json:"items"`
+	// NextCursor fetches the next page; empty on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// Page sizes.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// Field limits, also enforced by the table's CHECK constraints.
+const (
+	MaxNameLength        = 200
+	MaxDescriptionLength = 2000
+	MaxNoteLength        = 2000
+)
+
+// Service is the use-case API of the module. Every method works within one
+// tenant; billing of other tenants do not exist for it.
+type Service interface {
+	Create(ctx context.Context, tenantID uuid.UUID, in BillingInput) (Billing, error)
+	Get(ctx context.Context, tenantID, id uuid.UUID) (Billing, error)
+	List(ctx context.Context, tenantID uuid.UUID, p ListParams) (Page, error)
+	Update(ctx context.Context, tenantID, id uuid.UUID, p BillingPatch) (Billing, error)
+	Delete(ctx context.Context, tenantID, id uuid.UUID) error
+	AddNote(ctx context.Context, tenantID, billingID uuid.UUID, in BillingNoteInput) (BillingNote, error)
+}
+
+// ErrNotFound is returned when the billing does not exist in the
+// tenant.
+var ErrNotFound = errors.New("billing not found")
+
+// ValidationError lists the invalid fields of an input, by JSON name.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	names := make([]string, 0, len(e.Fields))
+	for name := range e.Fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = name + " " + e.Fields[name]
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+type validator map[string]string
+
+func (v validator) text(field, value string, required bool, max int) {
+	n := utf8.RuneCountInString(value)
+	switch {
+	case !utf8.ValidString(value):
+		v[field] = "must be valid UTF-8"
+	case required && strings.TrimSpace(value) == "":
+		v[field] = "is required"
+	case n > max:
+		v[field] = fmt.Sprintf("must be at most %d characters", max)
+	}
+}
+
+func (v validator) err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: v}
+}
+
+// Validate reports the invalid fields of in.
+func (in BillingInput) Validate() error {
+	v := validator{}
+	v.text("name", in.Name, true, MaxNameLength)
+	v.text("description", in.Description, false, MaxDescriptionLength)
+	return v.err()
+}
+
+// Validate reports the invalid fields of p.
+func (p BillingPatch) Validate() error {
+	v := validator{}
+	if p.Name == nil && p.Description == nil {
+		v["name"] = "or description must be given"
+	}
+	if p.Name != nil {
+		v.text("name", *p.Name, true, MaxNameLength)
+	}
+	if p.Description != nil {
+		v.text("description", *p.Description, false, MaxDescriptionLength)
+	}
+	return v.err()
+}
+
+// Validate reports the invalid fields of in.
+func (in BillingNoteInput) Validate() error {
+	v := validator{}
+	v.text("body", in.Body, true, MaxNoteLength)
+	return v.err()
+}
+
+// Cursor is a position in the list order (created_at DESC, id DESC).
+type Cursor struct {
+	CreatedAt time.Time
+	ID        uuid.UUID
+}
+
+// Encode returns the opaque form of c used in NextCursor.
+func (c Cursor) Encode() string {
+	raw := strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + "." + c.ID.String()
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// Normalize checks p and fills in defaults. It returns the decoded cursor,
+// nil for the first page.
+func (p *ListParams) Normalize() (*Cursor, error) {
+	v := validator{}
+	switch {
+	case p.Limit == 0:
+		p.Limit = DefaultPageSize
+	case p.Limit < 1 || p.Limit > MaxPageSize:
+		v["limit"] = fmt.Sprintf("must be between 1 and %d", MaxPageSize)
+	}
+	var cursor *Cursor
+	if p.After != "" {
+		c, err := decodeCursor(p.After)
+		if err != nil {
+			v["after"] = "is not a cursor returned by this API"
+		}
+		cursor = c
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return cursor, nil
+}
+
+func decodeCursor(s string) (*Cursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	micros, id, ok := strings.Cut(string(raw), ".")
+	if !ok {
+		return nil, errors.New("malformed cursor")
+	}
+	us, err := strconv.ParseInt(micros, 10, 64)
+	if err != nil {
+		return nil, err
+	}
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return nil, err
+	}
+	return &Cursor{CreatedAt: time.UnixMicro(us).UTC(), ID: uid}, nil
+}

@@ -1,0 +1,159 @@
+// Package store reads and writes billing. Every statement runs through
+// the tenancy helpers, so row-level security scopes it to one tenant; the
+// queries themselves never filter on tenant_id.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"shop/internal/modules/billing/internal/domain"
+	"shop/internal/platform/tenancy"
+)
+
+// Store is the billing table and its notes.
+type Store struct {
+	db tenancy.Batcher
+}
+
+// New returns a Store on db, a pool connected as the application role.
+func New(db tenancy.Batcher) *Store {
+	return &Store{db: db}
+}
+
+// itemColumns and withNotes read billing with their notes in one
+// statement: the notes are aggregated per item by a lateral join, so a page
+// costs one query whatever its size. The columns match scanBilling.
+const (
+	itemColumns = `i.id, i.name, i.description, coalesce(n.notes, '[]'::json), i.created_at, i.updated_at`
+	withNotes   = `
+LEFT JOIN LATERAL (
+    SELECT json_agg(json_build_object('id', n.id, 'body', n.body, 'created_at', n.created_at)
+                    ORDER BY n.created_at, n.id) AS notes
+    FROM billing_notes n
+    WHERE n.tenant_id = i.tenant_id AND n.billing_id = i.id
+) n ON true`
+	selectBillingList = `SELECT ` + itemColumns + ` FROM billing i` + withNotes
+)
+
+func scanBilling(row pgx.CollectableRow) (domain.Billing, error) {
+	var it domain.Billing
+	err := row.Scan(&it.ID, &it.Name, &it.Description, &it.Notes, &it.CreatedAt, &it.UpdatedAt)
+	return it, err
+}
+
+// Create inserts the billing.
+func (s *Store) Create(ctx context.Context, tenantID uuid.UUID, in domain.BillingInput) (domain.Billing, error) {
+	var it domain.Billing
+	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `
+			INSERT INTO billing (tenant_id, name, description) VALUES ($1, $2, $3)
+			RETURNING id, name, description, '[]'::json, created_at, updated_at`,
+			tenantID, in.Name, in.Description)
+		var err error
+		it, err = pgx.CollectExactlyOneRow(rows, scanBilling)
+		return err
+	})
+	return it, err
+}
+
+// Get returns one billing with its notes, or domain.ErrNotFound.
+func (s *Store) Get(ctx context.Context, tenantID, id uuid.UUID) (domain.Billing, error) {
+	var it domain.Billing
+	err := tenancy.Read(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+		var err error
+		it, err = pgx.CollectExactlyOneRow(rows, scanBilling)
+		return err
+	}, selectBillingList+` WHERE i.id = $1`, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Billing{}, domain.ErrNotFound
+	}
+	return it, err
+}
+
+// List returns up to limit billing after cursor (nil: from the newest),
+// newest first, and whether more follow.
+func (s *Store) List(ctx context.Context, tenantID uuid.UUID, limit int, cursor *domain.Cursor) ([]domain.Billing, bool, error) {
+	sql := selectBillingList + ` ORDER BY i.created_at DESC, i.id DESC LIMIT $1`
+	args := []any{limit + 1}
+	if cursor != nil {
+		sql = selectBillingList + `
+			WHERE (i.created_at, i.id) < ($2, $3)
+			ORDER BY i.created_at DESC, i.id DESC LIMIT $1`
+		args = append(args, cursor.CreatedAt, cursor.ID)
+	}
+	var items []domain.Billing
+	err := tenancy.Read(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+		var err error
+		items, err = pgx.CollectRows(rows, scanBilling)
+		return err
+	}, sql, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	return items, more, nil
+}
+
+// Update applies p and returns the updated billing, or
+// domain.ErrNotFound.
+func (s *Store) Update(ctx context.Context, tenantID, id uuid.UUID, p domain.BillingPatch) (domain.Billing, error) {
+	var it domain.Billing
+	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `
+			WITH i AS (
+			    UPDATE billing
+			    SET name = coalesce($2, name), description = coalesce($3, description), updated_at = now()
+			    WHERE id = $1
+			    RETURNING *
+			)
+			SELECT `+itemColumns+` FROM i`+withNotes,
+			id, p.Name, p.Description)
+		var err error
+		it, err = pgx.CollectExactlyOneRow(rows, scanBilling)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Billing{}, domain.ErrNotFound
+	}
+	return it, err
+}
+
+// Delete removes the billing and its notes, or returns
+// domain.ErrNotFound.
+func (s *Store) Delete(ctx context.Context, tenantID, id uuid.UUID) error {
+	return tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM billing WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return domain.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// AddNote attaches a note to the billing, or returns domain.ErrNotFound.
+func (s *Store) AddNote(ctx context.Context, tenantID, billingID uuid.UUID, in domain.BillingNoteInput) (domain.BillingNote, error) {
+	var n domain.BillingNote
+	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `
+			INSERT INTO billing_notes (tenant_id, billing_id, body) VALUES ($1, $2, $3)
+			RETURNING id, body, created_at`,
+			tenantID, billingID, in.Body).Scan(&n.ID, &n.Body, &n.CreatedAt)
+	})
+	// The composite foreign key (tenant_id, billing_id) fails for an
+	// billing that is missing or belongs to another tenant.
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23503" {
+		return domain.BillingNote{}, domain.ErrNotFound
+	}
+	return n, err
+}

@@ -1,0 +1,76 @@
+// Package service implements domain.Service: it validates input and calls
+// the store.
+package service
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"shop/internal/modules/projects/internal/domain"
+	"shop/internal/modules/projects/internal/store"
+)
+
+// Service implements domain.Service.
+type Service struct {
+	store *store.Store
+}
+
+var _ domain.Service = (*Service)(nil)
+
+// New returns a Service over st.
+func New(st *store.Store) *Service {
+	return &Service{store: st}
+}
+
+// Create implements domain.Service.
+func (s *Service) Create(ctx context.Context, tenantID uuid.UUID, in domain.ProjectInput) (domain.Project, error) {
+	if err := in.Validate(); err != nil {
+		return domain.Project{}, err
+	}
+	return s.store.Create(ctx, tenantID, in)
+}
+
+// Get implements domain.Service.
+func (s *Service) Get(ctx context.Context, tenantID, id uuid.UUID) (domain.Project, error) {
+	return s.store.Get(ctx, tenantID, id)
+}
+
+// List implements domain.Service.
+func (s *Service) List(ctx context.Context, tenantID uuid.UUID, p domain.ListParams) (domain.Page, error) {
+	cursor, err := p.Normalize()
+	if err != nil {
+		return domain.Page{}, err
+	}
+	items, more, err := s.store.List(ctx, tenantID, p.Limit, cursor)
+	if err != nil {
+		return domain.Page{}, err
+	}
+	page := domain.Page{Items: items}
+	if more {
+		last := items[len(items)-1]
+		page.NextCursor = domain.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	return page, nil
+}
+
+// Update implements domain.Service.
+func (s *Service) Update(ctx context.Context, tenantID, id uuid.UUID, p domain.ProjectPatch) (domain.Project, error) {
+	if err := p.Validate(); err != nil {
+		return domain.Project{}, err
+	}
+	return s.store.Update(ctx, tenantID, id, p)
+}
+
+// Delete implements domain.Service.
+func (s *Service) Delete(ctx context.Context, tenantID, id uuid.UUID) error {
+	return s.store.Delete(ctx, tenantID, id)
+}
+
+// AddNote implements domain.Service.
+func (s *Service) AddNote(ctx context.Context, tenantID, projectID uuid.UUID, in domain.ProjectNoteInput) (domain.ProjectNote, error) {
+	if err := in.Validate(); err != nil {
+		return domain.ProjectNote{}, err
+	}
+	return s.store.AddNote(ctx, tenantID, projectID, in)
+}

@@ -1,0 +1,68 @@
+// Package projects is the projects module: its public API is this
+// package; its implementation lives under internal/ where no other module
+// can import it.
+//
+// Other modules use the Service interface (build one with NewService) and
+// the types below; the composition root mounts Module().
+package projects
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shop/internal/modules/projects/internal/domain"
+	"shop/internal/modules/projects/internal/httpapi"
+	"shop/internal/modules/projects/internal/service"
+	"shop/internal/modules/projects/internal/store"
+	"shop/internal/platform/module"
+)
+
+// The public types of the module.
+type (
+	Project          = domain.Project
+	ProjectNote      = domain.ProjectNote
+	ProjectInput     = domain.ProjectInput
+	ProjectPatch     = domain.ProjectPatch
+	ProjectNoteInput = domain.ProjectNoteInput
+	ListParams       = domain.ListParams
+	Page             = domain.Page
+	Service          = domain.Service
+	ValidationError  = domain.ValidationError
+)
+
+// ErrNotFound is returned when the project does not exist in the
+// tenant.
+var ErrNotFound = domain.ErrNotFound
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the module's goose migrations.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // unreachable: the directory is embedded
+	}
+	return sub
+}
+
+// NewService returns the module's Service on pool, which must connect as
+// the application role.
+func NewService(pool *pgxpool.Pool) Service {
+	return service.New(store.New(pool))
+}
+
+// Module describes the module to the composition root.
+func Module() module.Definition {
+	return module.Definition{
+		Name:       "projects",
+		Migrations: Migrations(),
+		Register: func(mux *http.ServeMux, deps module.Deps) error {
+			httpapi.New(NewService(deps.Pool), deps.Logger).Register(mux)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,129 @@
+// Package logging configures structured JSON logging.
+//
+// Attributes that identify a unit of work (request_id, tenant_id, user_id,
+// trace_id) are put in the context with Add and are attached to every record
+// logged with that context, so code just calls logger.InfoContext(ctx, ...).
+package logging
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+)
+
+// New returns a JSON logger writing to w at the given level that adds the
+// context's attributes (see Add) to every record.
+func New(w io.Writer, level slog.Leveler) *slog.Logger {
+	return slog.New(NewHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
+}
+
+// Handler adds the attributes stored in a record's context to the record.
+type Handler struct {
+	next slog.Handler
+}
+
+// NewHandler wraps next.
+func NewHandler(next slog.Handler) *Handler { return &Handler{next: next} }
+
+// Enabled implements slog.Handler.
+func (h *Handler) Enabled(ctx context.Context, level slog.Level) bool {
+	return h.next.Enabled(ctx, level)
+}
+
+// Handle implements slog.Handler.
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	if attrs := Attrs(ctx); len(attrs) > 0 {
+		r = r.Clone()
+		r.AddAttrs(attrs...)
+	}
+	return h.next.Handle(ctx, r)
+}
+
+// WithAttrs implements slog.Handler.
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &Handler{next: h.next.WithAttrs(attrs)}
+}
+
+// WithGroup implements slog.Handler.
+func (h *Handler) WithGroup(name string) slog.Handler {
+	return &Handler{next: h.next.WithGroup(name)}
+}
+
+type scopeKey struct{}
+
+// scope holds the attributes of one unit of work. It is shared by every
+// context derived from the one that started the unit, so attributes added
+// deep in a request handler (a tenant resolved by a middleware) also appear
+// on the request's log line written by an outer middleware.
+type scope struct {
+	mu    sync.Mutex
+	attrs []slog.Attr
+	route string
+}
+
+// Scope starts a unit of work (a request, a job) whose attributes start as
+// a copy of those of ctx.
+func Scope(ctx context.Context) context.Context {
+	return context.WithValue(ctx, scopeKey{}, &scope{attrs: Attrs(ctx)})
+}
+
+// Add attaches attributes to the unit of work of ctx; an attribute with a
+// key already present replaces it. Without a unit of work, Add starts one.
+// The returned context must be used when ctx had no unit of work.
+func Add(ctx context.Context, attrs ...slog.Attr) context.Context {
+	s, ok := ctx.Value(scopeKey{}).(*scope)
+	if !ok {
+		ctx = Scope(ctx)
+		s = ctx.Value(scopeKey{}).(*scope)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range attrs {
+		if i := slices.IndexFunc(s.attrs, func(b slog.Attr) bool { return b.Key == a.Key }); i >= 0 {
+			s.attrs[i] = a
+		} else {
+			s.attrs = append(s.attrs, a)
+		}
+	}
+	return ctx
+}
+
+// Attrs returns a copy of the attributes of the unit of work of ctx.
+func Attrs(ctx context.Context) []slog.Attr {
+	s, ok := ctx.Value(scopeKey{}).(*scope)
+	if !ok {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.attrs)
+}
+
+// RecordRoute wraps mux so that the pattern it matched appears as "route"
+// on the request log line. With nested muxes the innermost pattern wins.
+func RecordRoute(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// ServeMux records the matched pattern on the request it is given.
+		mux.ServeHTTP(w, r)
+		if s, ok := r.Context().Value(scopeKey{}).(*scope); ok {
+			s.mu.Lock()
+			if s.route == "" {
+				s.route = r.Pattern
+			}
+			s.mu.Unlock()
+		}
+	})
+}
+
+func route(ctx context.Context) string {
+	s, ok := ctx.Value(scopeKey{}).(*scope)
+	if !ok {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.route
+}
