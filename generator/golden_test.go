@@ -84,18 +84,25 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dir := filepath.Join("..", "golden", name)
-			if update {
-				if err := os.RemoveAll(dir); err != nil {
-					t.Fatal(err)
-				}
-				if err := generator.WriteNew(files, dir); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			compareTree(t, dir, files)
+			checkGolden(t, name, files)
 		})
+	}
+}
+
+// checkGolden compares files with the tree golden/<name>, or rewrites that
+// tree under SAASGEN_UPDATE=1.
+func checkGolden(t *testing.T, name string, files []generator.File) {
+	t.Helper()
+	dir := filepath.Join("..", "golden", name)
+	if !update {
+		compareTree(t, dir, files)
+		return
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := generator.WriteNew(files, dir); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -167,15 +174,5 @@ func TestGoldenAddModule(t *testing.T) {
 			after = append(after, generator.File{Path: p, Content: []byte(content), Mode: 0o644})
 		}
 	}
-	golden := filepath.Join("..", "golden", "default-add-billing")
-	if update {
-		if err := os.RemoveAll(golden); err != nil {
-			t.Fatal(err)
-		}
-		if err := generator.WriteNew(after, golden); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	compareTree(t, golden, after)
+	checkGolden(t, "default-add-billing", after)
 }

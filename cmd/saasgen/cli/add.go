@@ -78,25 +78,13 @@ func addModuleRun(cmd *cobra.Command, o *addModuleOptions) error {
 		}
 		o.opts.Name = name
 	}
-	g := o.gen
-	g.Progress = newProgress(o.io.ErrOut, o.io.StdoutTTY && !o.json && !o.io.Accessible())
-	res, err := g.AddModule(cmd.Context(), o.opts)
+	o.gen.Progress = o.io.progress(o.json)
+	res, err := o.gen.AddModule(cmd.Context(), o.opts)
 	if res == nil {
-		if err != nil && errors.Is(err, cmd.Context().Err()) {
-			return errCanceled
-		}
-		return err
+		return canceledOr(cmd.Context(), err)
 	}
 	if o.json {
-		out := jsonResult{OK: err == nil, Result: res}
-		if err != nil {
-			out.Error = err.Error()
-		}
-		writeJSON(o.io.Out, out)
-		if err != nil {
-			return &silentError{err: err, code: exitCode(cmd.Context(), err)}
-		}
-		return nil
+		return printJSON(cmd.Context(), o.io.Out, res, err)
 	}
 	w := o.io.Out
 	verb := "Added"

@@ -141,26 +141,13 @@ func newRun(cmd *cobra.Command, o *newOptions) error {
 	if err := o.opts.Validate(); err != nil {
 		return err
 	}
-	progressOut := o.io.ErrOut
-	g := o.gen
-	g.Progress = newProgress(progressOut, o.io.StdoutTTY && !o.json && !o.io.Accessible())
-	res, err := g.New(cmd.Context(), o.opts)
-	if err != nil && res == nil {
-		if errors.Is(err, cmd.Context().Err()) && cmd.Context().Err() != nil {
-			return errCanceled
-		}
-		return err
+	o.gen.Progress = o.io.progress(o.json)
+	res, err := o.gen.New(cmd.Context(), o.opts)
+	if res == nil {
+		return canceledOr(cmd.Context(), err)
 	}
 	if o.json {
-		out := jsonResult{OK: err == nil, Result: res}
-		if err != nil {
-			out.Error = err.Error()
-		}
-		writeJSON(o.io.Out, out)
-		if err != nil {
-			return &silentError{err: err, code: ExitFailed}
-		}
-		return nil
+		return printJSON(cmd.Context(), o.io.Out, res, err)
 	}
 	if res.DryRun {
 		fmt.Fprintf(o.io.Out, "Would create %s (%d files, nothing written):\n", res.Dir, len(res.Files))

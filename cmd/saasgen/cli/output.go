@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+
+	"github.com/saasgen/saasgen/generator"
 )
 
 // jsonResult is the one document --json prints on stdout.
@@ -25,6 +28,35 @@ func writeJSON(w io.Writer, v any) {
 func withJSONFailure(w io.Writer, enabled bool, err error) error {
 	if enabled && err != nil && !errors.Is(err, errSilent) {
 		writeJSON(w, jsonResult{OK: false, Error: err.Error()})
+	}
+	return err
+}
+
+// printJSON prints the --json document of a command that produced a result,
+// whether or not it then failed, and returns the error to exit with, marked
+// as already reported.
+func printJSON(ctx context.Context, w io.Writer, result any, err error) error {
+	out := jsonResult{OK: err == nil, Result: result}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	writeJSON(w, out)
+	if err != nil {
+		return &silentError{err: err, code: exitCode(ctx, err)}
+	}
+	return nil
+}
+
+// progress returns how the streams show long steps: a spinner on a terminal,
+// timestamped lines elsewhere (always on stderr).
+func (s *IOStreams) progress(jsonOut bool) generator.Progress {
+	return newProgress(s.ErrOut, s.StdoutTTY && !jsonOut && !s.Accessible())
+}
+
+// canceledOr reports an interrupted run as errCanceled (exit 130).
+func canceledOr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return errCanceled
 	}
 	return err
 }

@@ -51,24 +51,15 @@ func verifyRun(cmd *cobra.Command, o *verifyOptions) error {
 	if err != nil {
 		return err
 	}
-	progress := newProgress(o.io.ErrOut, o.io.StdoutTTY && !o.json && !o.io.Accessible())
-	rep, err := generator.Verify(cmd.Context(), root, progress)
-	if rep == nil {
-		return err
-	}
+	rep, err := generator.Verify(cmd.Context(), root, o.io.progress(o.json))
 	if o.json {
-		out := jsonResult{OK: err == nil, Result: rep}
-		if err != nil {
-			out.Error = err.Error()
-		}
-		writeJSON(o.io.Out, out)
-	} else {
-		fmt.Fprintf(o.io.Out, "Verification of %s:\n", root)
-		rep.WriteText(o.io.Out)
+		return printJSON(cmd.Context(), o.io.Out, rep, err)
 	}
+	fmt.Fprintf(o.io.Out, "Verification of %s:\n", root)
+	rep.WriteText(o.io.Out)
 	var ve *generator.VerifyError
-	if errors.As(err, &ve) || (err != nil && o.json) {
+	if errors.As(err, &ve) {
 		return &silentError{err: err, code: ExitFailed}
 	}
-	return err
+	return canceledOr(cmd.Context(), err)
 }
