@@ -198,7 +198,7 @@ func (g *Generator) New(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if !opts.NoGit {
 		if err := g.Progress.step("git init and first commit", func() (err error) {
-			res.Commit, err = GitInit(opts.Dir, fmt.Sprintf("Generate %s with saasgen %s", opts.Name, g.Version))
+			res.Commit, err = GitInit(opts.Dir, fmt.Sprintf("Generate %s with saasgen %s", opts.Name, g.Version), res.Files)
 			return err
 		}); err != nil {
 			return res, err

@@ -33,9 +33,10 @@ func Signature(now time.Time) *object.Signature {
 	return sig
 }
 
-// GitInit makes dir a git repository on branch main and commits every file in
-// it. It returns the commit hash. An existing repository is reused.
-func GitInit(dir, message string) (string, error) {
+// GitInit makes dir a git repository on branch main and commits paths (the
+// generated files, relative to dir). It returns the commit hash. An existing
+// repository is reused, and files saasgen did not write stay uncommitted.
+func GitInit(dir, message string, paths []string) (string, error) {
 	repo, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{
 		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
 	})
@@ -45,7 +46,7 @@ func GitInit(dir, message string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("git init %s: %w", dir, err)
 	}
-	return commitAll(repo, message)
+	return commitPaths(repo, message, paths)
 }
 
 // GitCommitPaths commits the given paths (relative to the repository root)
@@ -55,6 +56,10 @@ func GitCommitPaths(root, message string, paths []string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("opening git repository %s: %w", root, err)
 	}
+	return commitPaths(repo, message, paths)
+}
+
+func commitPaths(repo *git.Repository, message string, paths []string) (string, error) {
 	wt, err := repo.Worktree()
 	if err != nil {
 		return "", err
@@ -64,21 +69,6 @@ func GitCommitPaths(root, message string, paths []string) (string, error) {
 			return "", fmt.Errorf("git add %s: %w", p, err)
 		}
 	}
-	return commit(wt, message)
-}
-
-func commitAll(repo *git.Repository, message string) (string, error) {
-	wt, err := repo.Worktree()
-	if err != nil {
-		return "", err
-	}
-	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
-		return "", fmt.Errorf("git add: %w", err)
-	}
-	return commit(wt, message)
-}
-
-func commit(wt *git.Worktree, message string) (string, error) {
 	sig := Signature(time.Now())
 	h, err := wt.Commit(message, &git.CommitOptions{Author: sig, Committer: sig})
 	if err != nil {

@@ -160,6 +160,10 @@ func newRun(cmd *cobra.Command, o *newOptions) error {
 	}
 	if err != nil {
 		var ve *generator.VerifyError
+		if canceledOr(cmd.Context(), err) == errCanceled {
+			fmt.Fprintf(o.io.ErrOut, "saasgen: interrupted: the project was written to %s but not verified; run 'saasgen verify %s'.\n", res.Dir, res.Dir)
+			return &silentError{err: err, code: ExitCanceled}
+		}
 		if errors.As(err, &ve) {
 			o.printReplay()
 			fmt.Fprintf(o.io.ErrOut, "saasgen: %v\nThe project was written to %s; fix it and run 'saasgen verify %s'.\n", err, res.Dir, res.Dir)
