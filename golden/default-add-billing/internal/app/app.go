@@ -85,18 +85,15 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	resolver := tenancy.NewResolver(a.Pool, tenantCacheTTL)
 	tenantAPI := tenancy.Middleware(a.Config.Tenancy, resolver, a.Logger)(
 		querycount.Middleware(a.Config.QueryBudget, a.Logger, queryMetrics)(
-			logging.RecordRoute(api)))
+			logging.RecordRoute(httpx.JSONFallback(api))))
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /livez", httpx.Livez)
 	root.HandleFunc("GET /readyz", httpx.Readyz(func(ctx context.Context) error { return database.Ready(ctx, a.Pool) }, a.Logger))
 	root.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	root.Handle(module.APIPrefix, tenantAPI)
-	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpx.Error(w, r, http.StatusNotFound, "not_found", "no route matches "+r.Method+" "+r.URL.Path)
-	})
 
-	var h http.Handler = logging.RecordRoute(root)
+	var h http.Handler = logging.RecordRoute(httpx.JSONFallback(root))
 	h = httpx.Recover(a.Logger)(h)
 	h = httpx.WithRequestID(h)
 	h = logging.Middleware(a.Logger)(h)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"shop/internal/platform/config"
@@ -80,6 +81,20 @@ func TestUnknownRouteIsJSON404WithRequestID(t *testing.T) {
 	}
 	if id := res.Header.Get(httpx.RequestIDHeader); id == "" || id != eb.Error.RequestID {
 		t.Fatalf("request id header %q, body %q", id, eb.Error.RequestID)
+	}
+}
+
+func TestWrongMethodIsJSON405(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, "postgres://nobody@127.0.0.1:1/none?sslmode=disable")
+	rec := httptest.NewRecorder()
+	a.Handler.ServeHTTP(rec, httptest.NewRequest("POST", "/livez", nil))
+	var eb httpx.ErrorBody
+	if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || rec.Code != 405 || eb.Error.Code != "method_not_allowed" {
+		t.Fatalf("POST /livez = %d %s", rec.Code, rec.Body)
+	}
+	if allow := rec.Header().Get("Allow"); !strings.Contains(allow, "GET") {
+		t.Errorf("Allow = %q, want GET listed", allow)
 	}
 }
 

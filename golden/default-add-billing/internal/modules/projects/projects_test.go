@@ -184,6 +184,16 @@ func TestValidation(t *testing.T) {
 	}
 }
 
+func TestBodyIsBounded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var apiErr apiError
+	body := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
+	if code := e.do(t, "tenant-a", "POST", base, body, &apiErr); code != http.StatusRequestEntityTooLarge || apiErr.Error.Code != "body_too_large" {
+		t.Fatalf("1 MiB body: status %d, %+v; want 413 body_too_large", code, apiErr)
+	}
+}
+
 func TestTenantIsRequired(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

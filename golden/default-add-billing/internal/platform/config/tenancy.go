@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // Tenancy configures how a request's tenant is resolved (see package tenancy).
 type Tenancy struct {
 	Resolution TenantResolution `env:"RESOLUTION" envDefault:"header" desc:"Where the tenant of a request comes from: header (the tenant's slug in TENANT_HEADER) or subdomain (the first label left of TENANT_BASE_DOMAIN)."`
@@ -40,10 +42,33 @@ func (t Tenancy) problems(values map[string]string) []Problem {
 	if t.Resolution == TenantFromHeader && t.Header == "" {
 		add("TENANT_HEADER", "must not be empty when TENANT_RESOLUTION=header", "an HTTP header name such as X-Tenant-ID")
 	}
-	if t.Resolution == TenantFromSubdomain && t.BaseDomain == "" {
-		add("TENANT_BASE_DOMAIN", "is required when TENANT_RESOLUTION=subdomain", "a domain name such as example.com")
+	if t.Resolution == TenantFromSubdomain {
+		switch {
+		case t.BaseDomain == "":
+			add("TENANT_BASE_DOMAIN", "is required when TENANT_RESOLUTION=subdomain", "a domain name such as example.com")
+		case !isDomainName(t.BaseDomain):
+			add("TENANT_BASE_DOMAIN", "must be a bare domain name: no scheme, port or path", "a domain name such as example.com")
+		}
 	}
 	return problems
+}
+
+// isDomainName reports whether s is dot-separated labels of letters, digits
+// and hyphens: what a Host header can end with, so that a value such as
+// "https://example.com" or "example.com:8443", which no request could ever
+// match, is refused at start rather than answering every request with 400.
+func isDomainName(s string) bool {
+	for label := range strings.SplitSeq(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // queryBudgetProblems reports an unusable QUERY_BUDGET.

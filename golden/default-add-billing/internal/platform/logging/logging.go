@@ -102,12 +102,13 @@ func Attrs(ctx context.Context) []slog.Attr {
 	return slices.Clone(s.attrs)
 }
 
-// RecordRoute wraps mux so that the pattern it matched appears as "route"
+// RecordRoute wraps next, an http.ServeMux or a handler passing the request
+// unchanged to one, so that the pattern the mux matched appears as "route"
 // on the request log line. With nested muxes the innermost pattern wins.
-func RecordRoute(mux *http.ServeMux) http.Handler {
+func RecordRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// ServeMux records the matched pattern on the request it is given.
-		mux.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 		if s, ok := r.Context().Value(scopeKey{}).(*scope); ok {
 			s.mu.Lock()
 			if s.route == "" {

@@ -69,6 +69,31 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	}
 }
 
+func TestLoadChecksTenancy(t *testing.T) {
+	for _, tc := range []struct {
+		env     []string
+		problem string // the variable named in the error, or "" for none
+	}{
+		{[]string{"TENANT_RESOLUTION=subdomain"}, "TENANT_BASE_DOMAIN"},
+		{[]string{"TENANT_RESOLUTION=subdomain", "TENANT_BASE_DOMAIN=https://example.com"}, "TENANT_BASE_DOMAIN"},
+		{[]string{"TENANT_RESOLUTION=subdomain", "TENANT_BASE_DOMAIN=example.com:8443"}, "TENANT_BASE_DOMAIN"},
+		{[]string{"TENANT_RESOLUTION=subdomain", "TENANT_BASE_DOMAIN=example..com"}, "TENANT_BASE_DOMAIN"},
+		{[]string{"TENANT_RESOLUTION=subdomain", "TENANT_BASE_DOMAIN=Apps.Example.com."}, ""},
+		{[]string{"TENANT_RESOLUTION=cookie"}, "TENANT_RESOLUTION"},
+		{[]string{"TENANT_RESOLUTION=header"}, ""},
+	} {
+		cfg, err := config.Load(append([]string{"DATABASE_URL=" + appURL}, tc.env...))
+		switch {
+		case tc.problem == "" && err != nil:
+			t.Errorf("%v: %v", tc.env, err)
+		case tc.problem == "" && cfg.Tenancy.Resolution == "":
+			t.Errorf("%v: no resolution in %+v", tc.env, cfg.Tenancy)
+		case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
+			t.Errorf("%v: err = %v, want a problem with %s", tc.env, err, tc.problem)
+		}
+	}
+}
+
 func TestLoadCrossChecks(t *testing.T) {
 	_, err := config.Load([]string{"DATABASE_URL=" + appURL, "DATABASE_MAX_CONNS=5", "DATABASE_MIN_CONNS=6"})
 	if err == nil || !strings.Contains(err.Error(), "DATABASE_MIN_CONNS") {

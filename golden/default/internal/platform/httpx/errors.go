@@ -1,6 +1,7 @@
 // Package httpx holds the HTTP plumbing shared by every route: the server
 // with its timeouts and graceful shutdown, health endpoints, request ids,
-// panic recovery, JSON responses and the Router modules register on.
+// panic recovery, JSON request bodies and responses, and JSON answers for
+// requests no route matches.
 package httpx
 
 import (
@@ -15,18 +16,26 @@ type ErrorBody struct {
 }
 
 // ErrorDetail describes one error. Code is stable and meant for programs;
-// Message is for people.
+// Message is for people. Fields, on invalid input only, explains each
+// rejected field by its JSON name.
 type ErrorDetail struct {
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	RequestID string `json:"request_id,omitempty"`
+	Code      string            `json:"code"`
+	Message   string            `json:"message"`
+	Fields    map[string]string `json:"fields,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
 }
 
 // Error writes a JSON error response carrying the request's id.
 func Error(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	ErrorFields(w, r, status, code, message, nil)
+}
+
+// ErrorFields is Error with an explanation per invalid field.
+func ErrorFields(w http.ResponseWriter, r *http.Request, status int, code, message string, fields map[string]string) {
 	JSON(w, status, ErrorBody{Error: ErrorDetail{
 		Code:      code,
 		Message:   message,
+		Fields:    fields,
 		RequestID: RequestID(r.Context()),
 	}})
 }

@@ -26,7 +26,7 @@ type Config struct {
 	HTTP     HTTP        `envPrefix:"HTTP_"`
 	Database Database    `envPrefix:"DATABASE_"`
 	Migrate  Migrate     `envPrefix:"MIGRATE_"`
-	// helper B: tenancy and query-budget settings; types and checks in tenancy.go.
+	// Tenancy's types and cross-checks live in tenancy.go.
 	Tenancy     Tenancy `envPrefix:"TENANT_"`
 	QueryBudget int     `env:"QUERY_BUDGET" envDefault:"5" desc:"Database round trips a request may make before a warning is logged and db_query_budget_exceeded_total is incremented."`
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -65,8 +66,101 @@ func TestErrorIsJSONWithRequestID(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatal(err)
 	}
-	if body.Error != (httpx.ErrorDetail{Code: "slug_taken", Message: "slug is taken", RequestID: "req-1"}) {
-		t.Fatalf("body = %+v", body)
+	if want := (httpx.ErrorDetail{Code: "slug_taken", Message: "slug is taken", RequestID: "req-1"}); !reflect.DeepEqual(body.Error, want) {
+		t.Fatalf("body = %+v, want %+v", body.Error, want)
+	}
+	if strings.Contains(rec.Body.String(), "fields") {
+		t.Errorf("an error without fields has a fields key: %s", rec.Body)
+	}
+}
+
+func TestDecodeJSON(t *testing.T) {
+	type input struct {
+		Name string `json:"name"`
+	}
+	for _, tc := range []struct {
+		name   string
+		body   string
+		status int
+		code   string
+	}{
+		{"one object", `{"name":"n"}`, http.StatusOK, ""},
+		{"surrounding space", " {\"name\":\"n\"}\n", http.StatusOK, ""},
+		{"empty", ``, http.StatusBadRequest, "invalid_json"},
+		{"not JSON", `name=n`, http.StatusBadRequest, "invalid_json"},
+		{"unknown field", `{"name":"n","colour":"red"}`, http.StatusBadRequest, "invalid_json"},
+		{"two values", `{"name":"n"}{"name":"m"}`, http.StatusBadRequest, "invalid_json"},
+		{"trailing garbage", `{"name":"n"} x`, http.StatusBadRequest, "invalid_json"},
+		{"too large", `{"name":"` + strings.Repeat("x", httpx.MaxBodyBytes) + `"}`, http.StatusRequestEntityTooLarge, "body_too_large"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got input
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if httpx.DecodeJSON(w, r, &got) {
+					w.WriteHeader(http.StatusOK)
+				}
+			})
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("POST", "/", strings.NewReader(tc.body)))
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d (body %.200s)", rec.Code, tc.status, rec.Body)
+			}
+			if tc.status == http.StatusOK {
+				if got.Name != "n" {
+					t.Errorf("decoded %+v", got)
+				}
+				return
+			}
+			var body httpx.ErrorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Code != tc.code {
+				t.Errorf("body %s (%v), want code %s", rec.Body, err, tc.code)
+			}
+		})
+	}
+}
+
+func TestJSONFallback(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /things/{id}", func(w http.ResponseWriter, r *http.Request) {
+		httpx.JSON(w, http.StatusOK, map[string]string{"pattern": r.Pattern})
+	})
+	mux.HandleFunc("DELETE /things/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	var pattern string
+	h := httpx.WithRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.JSONFallback(mux).ServeHTTP(w, r)
+		pattern = r.Pattern // what logging.RecordRoute and querycount read
+	}))
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"GET", "/things/1", http.StatusOK, "", ""},
+		{"DELETE", "/things/1", http.StatusNoContent, "", ""},
+		{"GET", "/nothing", http.StatusNotFound, "not_found", ""},
+		{"POST", "/things/1", http.StatusMethodNotAllowed, "method_not_allowed", "DELETE, GET, HEAD"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != tc.status {
+			t.Errorf("%s %s: status %d, want %d", tc.method, tc.path, rec.Code, tc.status)
+			continue
+		}
+		if tc.code == "" {
+			if tc.status == http.StatusOK && pattern != "GET /things/{id}" {
+				t.Errorf("%s %s: r.Pattern = %q after the mux served it", tc.method, tc.path, pattern)
+			}
+			continue
+		}
+		var body httpx.ErrorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Code != tc.code || body.Error.RequestID == "" {
+			t.Errorf("%s %s: body %s (%v), want JSON code %s with a request id", tc.method, tc.path, rec.Body, err, tc.code)
+		}
+		if got := rec.Header().Get("Allow"); got != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+		}
 	}
 }
 

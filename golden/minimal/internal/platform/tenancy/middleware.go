@@ -1,13 +1,14 @@
 package tenancy
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"example.com/minimal/internal/platform/config"
+	"example.com/minimal/internal/platform/httpx"
+	"example.com/minimal/internal/platform/logging"
 )
 
 // Middleware resolves the tenant of every request it wraps and puts it in
@@ -31,29 +32,34 @@ func Middleware(cfg config.Tenancy, resolver *Resolver, logger *slog.Logger) fun
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			slug := slugOf(r)
 			if slug == "" {
-				WriteError(w, http.StatusBadRequest, "tenant_required", "this request needs a tenant: send its slug in "+where)
+				httpx.Error(w, r, http.StatusBadRequest, "tenant_required", "this request needs a tenant: send its slug in "+where)
 				return
 			}
 			t, err := resolver.BySlug(r.Context(), slug)
 			switch {
 			case errors.Is(err, ErrUnknownTenant):
-				WriteError(w, http.StatusNotFound, "tenant_not_found", "no tenant has this slug")
+				httpx.Error(w, r, http.StatusNotFound, "tenant_not_found", "no tenant has this slug")
 				return
 			case err != nil:
 				logger.ErrorContext(r.Context(), "resolve tenant", "error", err)
-				WriteError(w, http.StatusServiceUnavailable, "tenant_unavailable", "the tenant could not be resolved; try again")
+				httpx.Error(w, r, http.StatusServiceUnavailable, "tenant_unavailable", "the tenant could not be resolved; try again")
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(WithTenant(r.Context(), t)))
+			// The request's log line and every record logged with its
+			// context carry the tenant.
+			ctx := logging.Add(r.Context(), slog.String("tenant_id", t.ID.String()))
+			next.ServeHTTP(w, r.WithContext(WithTenant(ctx, t)))
 		})
 	}
 }
 
-// WriteError writes the JSON error body used by the API:
-// {"error":{"code":"...","message":"..."}}.
-func WriteError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+// Require returns the tenant the middleware put in the request's context.
+// Without one (a route mounted outside Middleware) it writes 400
+// tenant_required and returns false; the handler then just returns.
+func Require(w http.ResponseWriter, r *http.Request) (Tenant, bool) {
+	t, ok := FromContext(r.Context())
+	if !ok {
+		httpx.Error(w, r, http.StatusBadRequest, "tenant_required", "this request needs a tenant")
+	}
+	return t, ok
 }

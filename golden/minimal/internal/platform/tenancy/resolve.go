@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
 	"strings"
@@ -36,6 +37,8 @@ type Resolver struct {
 	db  Querier
 	ttl time.Duration
 	now func() time.Time
+	// max bounds the cache: maxCachedTenants, lowered by tests.
+	max int
 
 	mu    sync.RWMutex
 	cache map[string]cachedTenant
@@ -46,15 +49,16 @@ type cachedTenant struct {
 	expires time.Time
 }
 
-// maxCachedTenants bounds the cache; when full it is emptied and refills
-// with the tenants that are actually active.
+// maxCachedTenants bounds the cache. Only tenants that exist are cached, so
+// the bound is reached by a large customer base, not by requests for made-up
+// slugs.
 const maxCachedTenants = 10_000
 
 // NewResolver returns a Resolver reading from db that remembers a tenant
 // for ttl (0 disables the cache). A renamed or deleted slug may keep
 // resolving for up to ttl.
 func NewResolver(db Querier, ttl time.Duration) *Resolver {
-	return &Resolver{db: db, ttl: ttl, now: time.Now, cache: make(map[string]cachedTenant)}
+	return &Resolver{db: db, ttl: ttl, now: time.Now, max: maxCachedTenants, cache: make(map[string]cachedTenant)}
 }
 
 // BySlug returns the tenant whose slug is slug, or ErrUnknownTenant.
@@ -79,14 +83,25 @@ func (r *Resolver) BySlug(ctx context.Context, slug string) (Tenant, error) {
 		return Tenant{}, fmt.Errorf("tenancy: look up tenant %q: %w", slug, err)
 	}
 	if r.ttl > 0 {
-		r.mu.Lock()
-		if len(r.cache) >= maxCachedTenants {
-			clear(r.cache)
-		}
-		r.cache[slug] = cachedTenant{tenant: t, expires: now.Add(r.ttl)}
-		r.mu.Unlock()
+		r.remember(slug, cachedTenant{tenant: t, expires: now.Add(r.ttl)}, now)
 	}
 	return t, nil
+}
+
+// remember caches c under slug. When the cache is full it first drops the
+// expired entries and, if that frees nothing, empties the cache: it refills
+// with the tenants actually in use, one query each, which is cheaper than
+// tracking recency on every hit.
+func (r *Resolver) remember(slug string, c cachedTenant, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.cache[slug]; !ok && len(r.cache) >= r.max {
+		maps.DeleteFunc(r.cache, func(_ string, c cachedTenant) bool { return !now.Before(c.expires) })
+		if len(r.cache) >= r.max {
+			clear(r.cache)
+		}
+	}
+	r.cache[slug] = c
 }
 
 // SlugFromSubdomain returns the first label of host when host is exactly one

@@ -4,10 +4,7 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -15,14 +12,12 @@ import (
 	"github.com/google/uuid"
 
 	"shop/internal/modules/projects/internal/domain"
+	"shop/internal/platform/httpx"
 	"shop/internal/platform/tenancy"
 )
 
 // Prefix is the path of the collection.
 const Prefix = "/api/v1/projects"
-
-// maxBodyBytes bounds a request body.
-const maxBodyBytes = 1 << 20
 
 // Handler serves the API over a domain.Service.
 type Handler struct {
@@ -51,7 +46,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in domain.ProjectInput
-	if !h.decode(w, r, &in) {
+	if !httpx.DecodeJSON(w, r, &in) {
 		return
 	}
 	it, err := h.svc.Create(r.Context(), t, in)
@@ -60,7 +55,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", Prefix+"/"+it.ID.String())
-	writeJSON(w, http.StatusCreated, it)
+	httpx.JSON(w, http.StatusCreated, it)
 }
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +68,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, it)
+	httpx.JSON(w, http.StatusOK, it)
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +91,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page)
+	httpx.JSON(w, http.StatusOK, page)
 }
 
 func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +100,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p domain.ProjectPatch
-	if !h.decode(w, r, &p) {
+	if !httpx.DecodeJSON(w, r, &p) {
 		return
 	}
 	it, err := h.svc.Update(r.Context(), t, id, p)
@@ -113,7 +108,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, it)
+	httpx.JSON(w, http.StatusOK, it)
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
@@ -134,7 +129,7 @@ func (h *Handler) addNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in domain.ProjectNoteInput
-	if !h.decode(w, r, &in) {
+	if !httpx.DecodeJSON(w, r, &in) {
 		return
 	}
 	n, err := h.svc.AddNote(r.Context(), t, id, in)
@@ -142,16 +137,12 @@ func (h *Handler) addNote(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, n)
+	httpx.JSON(w, http.StatusCreated, n)
 }
 
 func (h *Handler) tenant(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
-	t, ok := tenancy.FromContext(r.Context())
-	if !ok {
-		writeError(w, http.StatusBadRequest, "tenant_required", "this request needs a tenant", nil)
-		return uuid.Nil, false
-	}
-	return t.ID, true
+	t, ok := tenancy.Require(w, r)
+	return t.ID, ok
 }
 
 func (h *Handler) tenantAndID(w http.ResponseWriter, r *http.Request) (tenantID, id uuid.UUID, ok bool) {
@@ -162,55 +153,23 @@ func (h *Handler) tenantAndID(w http.ResponseWriter, r *http.Request) (tenantID,
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
 		// Not a UUID: no such project, whoever asks.
-		writeError(w, http.StatusNotFound, "not_found", domain.ErrNotFound.Error(), nil)
+		httpx.Error(w, r, http.StatusNotFound, "not_found", domain.ErrNotFound.Error())
 		return uuid.Nil, uuid.Nil, false
 	}
 	return tenantID, id, true
 }
 
-// decode reads a JSON object into v, refusing unknown fields, trailing data
-// and bodies over maxBodyBytes with 400.
-func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("body must hold a single JSON object")
-	}
-	if err != nil {
-		msg := "invalid JSON body: " + err.Error()
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			msg = fmt.Sprintf("body is larger than %d bytes", maxBodyBytes)
-		}
-		writeError(w, http.StatusBadRequest, "invalid_json", msg, nil)
-		return false
-	}
-	return true
-}
-
+// fail maps err to its response. Errors the client cannot fix are logged
+// and answered with a bare 500, so no internal detail leaks.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if ve, ok := errors.AsType[*domain.ValidationError](err); ok {
-		writeError(w, http.StatusBadRequest, "invalid_input", ve.Error(), ve.Fields)
+		httpx.ErrorFields(w, r, http.StatusBadRequest, "invalid_input", ve.Error(), ve.Fields)
 		return
 	}
 	if errors.Is(err, domain.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", err.Error(), nil)
+		httpx.Error(w, r, http.StatusNotFound, "not_found", err.Error())
 		return
 	}
 	h.logger.ErrorContext(r.Context(), "projects request failed", "error", err)
-	writeError(w, http.StatusInternalServerError, "internal", "internal error", nil)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, code, message string, fields map[string]string) {
-	body := map[string]any{"code": code, "message": message}
-	if fields != nil {
-		body["fields"] = fields
-	}
-	writeJSON(w, status, map[string]any{"error": body})
+	httpx.Error(w, r, http.StatusInternalServerError, "internal", "internal server error")
 }

@@ -1,0 +1,311 @@
+package tenancy_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"shop/internal/platform/config"
+	"shop/internal/platform/database/querycount"
+	"shop/internal/platform/httpx"
+	"shop/internal/platform/logging"
+	"shop/internal/platform/tenancy"
+)
+
+func TestSlugFromSubdomain(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		host, base, want string
+	}{
+		{"acme.example.com", "example.com", "acme"},
+		{"acme.example.com:8443", "example.com", "acme"},
+		{"acme.example.com:", "example.com", "acme"},
+		{"ACME.Example.COM", "example.com", "acme"},
+		{"acme.example.com", "EXAMPLE.com", "acme"},
+		{"acme.example.com.", "example.com", "acme"},  // fully qualified
+		{"acme.example.com", ".example.com.", "acme"}, // base written with dots
+		{"tenant-7.api.example.com", "api.example.com", "tenant-7"},
+
+		{"example.com", "example.com", ""}, // the bare base domain
+		{"example.com:80", "example.com", ""},
+		{".example.com", "example.com", ""},
+		{"a.b.example.com", "example.com", ""}, // nested subdomain
+		{"evilexample.com", "example.com", ""}, // look-alike domain
+		{"acme.evilexample.com", "example.com", ""},
+		{"acme.example.com.evil.org", "example.com", ""},
+		{"acme.example.org", "example.com", ""},
+		{"[::1]", "example.com", ""},
+		{"[::1]:8080", "example.com", ""},
+		{"::1", "example.com", ""},
+		{"[2001:db8::1]:443", "example.com", ""},
+		{"127.0.0.1:8080", "example.com", ""},
+		{"", "example.com", ""},
+		{":8080", "example.com", ""},
+	} {
+		if got := tenancy.SlugFromSubdomain(tc.host, tc.base); got != tc.want {
+			t.Errorf("SlugFromSubdomain(%q, %q) = %q, want %q", tc.host, tc.base, got, tc.want)
+		}
+	}
+}
+
+// tenantEcho answers 200 with the slug and id of the request's tenant.
+func tenantEcho(w http.ResponseWriter, r *http.Request) {
+	t, ok := tenancy.Require(w, r)
+	if !ok {
+		return
+	}
+	httpx.JSON(w, http.StatusOK, map[string]string{"slug": t.Slug, "id": t.ID.String()})
+}
+
+func TestMiddlewareBySubdomain(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	cfg := config.Tenancy{Resolution: config.TenantFromSubdomain, Header: "X-Tenant-ID", BaseDomain: "example.com"}
+	var logs bytes.Buffer
+	logger := logging.New(&logs, slog.LevelInfo)
+	h := logging.Middleware(logger)(httpx.WithRequestID(
+		tenancy.Middleware(cfg, tenancy.NewResolver(f.db.AppPool, time.Minute), logger)(http.HandlerFunc(tenantEcho))))
+
+	for _, tc := range []struct {
+		host       string
+		status     int
+		code, slug string // code for errors, slug for 200
+	}{
+		{"tenant-a.example.com", http.StatusOK, "", "tenant-a"},
+		{"TENANT-B.example.com:8443", http.StatusOK, "", "tenant-b"},
+		{"nobody.example.com", http.StatusNotFound, "tenant_not_found", ""},
+		{"not_a_slug.example.com", http.StatusNotFound, "tenant_not_found", ""},
+		{"example.com", http.StatusBadRequest, "tenant_required", ""},
+		{"a.tenant-a.example.com", http.StatusBadRequest, "tenant_required", ""},
+		{"tenant-a.evilexample.com", http.StatusBadRequest, "tenant_required", ""},
+		{"127.0.0.1", http.StatusBadRequest, "tenant_required", ""},
+	} {
+		t.Run(tc.host, func(t *testing.T) {
+			req := httptest.NewRequestWithContext(t.Context(), "GET", "/", nil)
+			req.Host = tc.host
+			// The tenant header must not matter in subdomain mode.
+			req.Header.Set("X-Tenant-ID", "tenant-b")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			status, header, body := rec.Code, rec.Header(), rec.Body.Bytes()
+			if status != tc.status || header.Get("Content-Type") != "application/json" {
+				t.Fatalf("status %d, Content-Type %q, body %s; want %d JSON", status, header.Get("Content-Type"), body, tc.status)
+			}
+			if tc.status == http.StatusOK {
+				var got map[string]string
+				if err := json.Unmarshal(body, &got); err != nil || got["slug"] != tc.slug {
+					t.Fatalf("handler saw %s (%v), want tenant %s", body, err, tc.slug)
+				}
+				want := f.a.String()
+				if tc.slug == "tenant-b" {
+					want = f.b.String()
+				}
+				if got["id"] != want {
+					t.Errorf("handler saw tenant id %s, want %s", got["id"], want)
+				}
+				return
+			}
+			var eb httpx.ErrorBody
+			if err := json.Unmarshal(body, &eb); err != nil || eb.Error.Code != tc.code || eb.Error.Message == "" {
+				t.Fatalf("error body %s (%v), want code %s", body, err, tc.code)
+			}
+			if id := header.Get(httpx.RequestIDHeader); id == "" || eb.Error.RequestID != id {
+				t.Errorf("error body request_id %q, response header %q", eb.Error.RequestID, id)
+			}
+		})
+	}
+
+	// The tenant reaches the request's log line.
+	if !strings.Contains(logs.String(), `"tenant_id":"`+f.a.String()+`"`) {
+		t.Errorf("no request log line carries tenant_id %s:\n%s", f.a, logs.String())
+	}
+}
+
+func TestMiddlewareAnswers503WhenTheDatabaseIsDown(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	pool := f.db.Pool(t, f.db.AppURL, nil)
+	pool.Close()
+	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
+	h := tenancy.Middleware(cfg, tenancy.NewResolver(pool, time.Minute), slog.New(slog.DiscardHandler))(http.HandlerFunc(tenantEcho))
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("X-Tenant-ID", "tenant-a")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var eb httpx.ErrorBody
+	if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || rec.Code != http.StatusServiceUnavailable || eb.Error.Code != "tenant_unavailable" {
+		t.Fatalf("status %d body %s; want 503 tenant_unavailable", rec.Code, rec.Body)
+	}
+}
+
+func TestRequireWithoutMiddleware(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	tenantEcho(rec, httptest.NewRequest("GET", "/", nil))
+	var eb httpx.ErrorBody
+	if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || rec.Code != http.StatusBadRequest || eb.Error.Code != "tenant_required" {
+		t.Fatalf("status %d body %s; want 400 tenant_required", rec.Code, rec.Body)
+	}
+}
+
+// countedResolver returns a resolver whose database round trips are counted
+// on the returned context, and a clock the test moves by hand.
+func countedResolver(t *testing.T, f fixture, ttl time.Duration) (*tenancy.Resolver, context.Context, *querycount.Counter, *time.Time) {
+	t.Helper()
+	pool := f.db.Pool(t, f.db.AppURL, func(c *pgxpool.Config) { c.ConnConfig.Tracer = querycount.Tracer{} })
+	r := tenancy.NewResolver(pool, ttl)
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	r.SetClock(func() time.Time { return now })
+	c := new(querycount.Counter)
+	return r, querycount.WithCounter(t.Context(), c), c, &now
+}
+
+// resolve resolves slug and returns the round trips it cost.
+func resolve(t *testing.T, r *tenancy.Resolver, ctx context.Context, c *querycount.Counter, slug string) int {
+	t.Helper()
+	before := c.Count()
+	got, err := r.BySlug(ctx, slug)
+	if err != nil || got.Slug != slug {
+		t.Fatalf("BySlug(%q) = %+v, %v", slug, got, err)
+	}
+	return c.Count() - before
+}
+
+func TestResolverCache(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	const ttl = 30 * time.Second
+	r, ctx, c, now := countedResolver(t, f, ttl)
+
+	if n := resolve(t, r, ctx, c, "tenant-a"); n != 1 {
+		t.Fatalf("first lookup made %d round trips, want 1", n)
+	}
+	*now = now.Add(ttl - time.Second)
+	if n := resolve(t, r, ctx, c, "tenant-a"); n != 0 {
+		t.Fatalf("lookup within the TTL made %d round trips, want 0 (a cache hit)", n)
+	}
+	*now = now.Add(time.Second)
+	if n := resolve(t, r, ctx, c, "tenant-a"); n != 1 {
+		t.Fatalf("lookup at the TTL made %d round trips, want 1 (the entry expired)", n)
+	}
+
+	// A slug renamed in the database is seen once the entry expires.
+	if _, err := f.db.OwnerPool.Exec(t.Context(), `UPDATE tenants SET slug = 'tenant-a2' WHERE id = $1`, f.a); err != nil {
+		t.Fatal(err)
+	}
+	if n := resolve(t, r, ctx, c, "tenant-a"); n != 0 {
+		t.Fatalf("cached lookup made %d round trips", n)
+	}
+	*now = now.Add(ttl)
+	if _, err := r.BySlug(ctx, "tenant-a"); !errors.Is(err, tenancy.ErrUnknownTenant) {
+		t.Fatalf("renamed slug after the TTL: %v, want ErrUnknownTenant", err)
+	}
+
+	// Unknown and malformed slugs are never cached; malformed ones never
+	// reach the database.
+	before := c.Count()
+	for range 3 {
+		if _, err := r.BySlug(ctx, "nobody"); !errors.Is(err, tenancy.ErrUnknownTenant) {
+			t.Fatalf("unknown slug: %v", err)
+		}
+		if _, err := r.BySlug(ctx, "Not A Slug"); !errors.Is(err, tenancy.ErrUnknownTenant) {
+			t.Fatalf("malformed slug: %v", err)
+		}
+	}
+	if n := c.Count() - before; n != 3 {
+		t.Errorf("3 unknown and 3 malformed lookups made %d round trips, want 3", n)
+	}
+}
+
+func TestResolverWithoutCache(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	r, ctx, c, _ := countedResolver(t, f, 0)
+	for i := range 3 {
+		if n := resolve(t, r, ctx, c, "tenant-b"); n != 1 {
+			t.Fatalf("lookup %d with TTL 0 made %d round trips, want 1", i, n)
+		}
+	}
+	if n := r.CachedSlugs(); n != 0 {
+		t.Errorf("TTL 0 cached %d tenants", n)
+	}
+}
+
+func TestResolverCacheIsBounded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	for i := range 5 {
+		createTenant(t, f.db, fmt.Sprintf("extra-%d", i))
+	}
+	const ttl = time.Minute
+	r, ctx, c, now := countedResolver(t, f, ttl)
+	r.SetMaxCached(3)
+
+	for _, slug := range []string{"tenant-a", "tenant-b", "extra-0"} {
+		resolve(t, r, ctx, c, slug)
+	}
+	if n := r.CachedSlugs(); n != 3 {
+		t.Fatalf("cached %d tenants, want 3", n)
+	}
+	// Refreshing an expired entry while the cache is full evicts nothing.
+	*now = now.Add(ttl)
+	resolve(t, r, ctx, c, "tenant-a")
+	if n := r.CachedSlugs(); n != 3 {
+		t.Fatalf("refreshing one entry of a full cache left %d cached, want 3", n)
+	}
+	for i := range 5 {
+		resolve(t, r, ctx, c, fmt.Sprintf("extra-%d", i))
+		if n := r.CachedSlugs(); n > 3 {
+			t.Fatalf("cache holds %d tenants, bound is 3", n)
+		}
+	}
+
+	// When full, expired entries go first and fresh ones stay.
+	r, ctx, c, now = countedResolver(t, f, ttl)
+	r.SetMaxCached(3)
+	resolve(t, r, ctx, c, "extra-0")
+	resolve(t, r, ctx, c, "extra-1")
+	*now = now.Add(ttl / 2)
+	resolve(t, r, ctx, c, "tenant-a")
+	*now = now.Add(ttl / 2) // the extras expire; tenant-a does not
+	resolve(t, r, ctx, c, "tenant-b")
+	if n := r.CachedSlugs(); n != 2 {
+		t.Errorf("after evicting the expired entries the cache holds %d, want 2 (tenant-a, tenant-b)", n)
+	}
+	if n := resolve(t, r, ctx, c, "tenant-a"); n != 0 {
+		t.Errorf("the fresh entry was evicted with the expired ones (%d round trips)", n)
+	}
+}
+
+func TestResolverIsSafeForConcurrentUse(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	r := tenancy.NewResolver(f.db.AppPool, time.Minute)
+	r.SetMaxCached(1) // every other lookup evicts
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 64 {
+		wg.Go(func() {
+			slug := []string{"tenant-a", "tenant-b"}[i%2]
+			if got, err := r.BySlug(t.Context(), slug); err != nil || got.Slug != slug {
+				errs <- fmt.Errorf("BySlug(%q) = %+v, %v", slug, got, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
