@@ -271,11 +271,35 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	if len(r.Tests.Skipped) > 0 {
 		fmt.Fprintf(w, "  skipped (they need a service that is not configured):\n")
-		for _, s := range r.Tests.Skipped {
-			fmt.Fprintf(w, "    %s %s: %s\n", s.Package, s.Test, s.Reason)
+		for _, g := range groupSkipped(r.Tests.Skipped) {
+			fmt.Fprintf(w, "    %d tests in %d packages: %s\n", g.tests, len(g.packages), g.reason)
 		}
 		fmt.Fprintf(w, "  run them with:\n    %s\n", r.RunSkipped)
 	}
+}
+
+type skipGroup struct {
+	reason   string
+	tests    int
+	packages map[string]bool
+}
+
+// groupSkipped folds skipped tests by reason, in order of first appearance,
+// so twenty tests waiting for one database read as one line.
+func groupSkipped(skipped []SkippedTest) []*skipGroup {
+	var groups []*skipGroup
+	byReason := map[string]*skipGroup{}
+	for _, s := range skipped {
+		g := byReason[s.Reason]
+		if g == nil {
+			g = &skipGroup{reason: s.Reason, packages: map[string]bool{}}
+			byReason[s.Reason] = g
+			groups = append(groups, g)
+		}
+		g.tests++
+		g.packages[s.Package] = true
+	}
+	return groups
 }
 
 func indent(s, prefix string) string {
