@@ -63,6 +63,11 @@ func (g *Generator) AddModule(ctx context.Context, opts AddOptions) (*AddResult,
 	if _, err := os.Stat(filepath.Join(root, "internal", "modules", names.Package)); err == nil {
 		return nil, invalid("module name", opts.Name, "already exists: internal/modules/"+names.Package+" is in the project (not listed in "+ManifestFile+"); choose another name")
 	}
+	if opts.Commit && !opts.DryRun {
+		if err := CheckGitRepo(root); err != nil {
+			return nil, err
+		}
+	}
 	if err := g.Parse(); err != nil {
 		return nil, err
 	}

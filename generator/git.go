@@ -49,6 +49,15 @@ func GitInit(dir, message string, paths []string) (string, error) {
 	return commitPaths(repo, message, paths)
 }
 
+// CheckGitRepo refuses, before anything is written, a --commit in a project
+// that is not a git repository.
+func CheckGitRepo(root string) error {
+	if _, err := git.PlainOpen(root); err != nil {
+		return invalid("--commit", root, "cannot commit: the project is not a git repository ("+err.Error()+"); run git init there, or leave out --commit")
+	}
+	return nil
+}
+
 // GitCommitPaths commits the given paths (relative to the repository root)
 // in the repository at root.
 func GitCommitPaths(root, message string, paths []string) (string, error) {
