@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -193,12 +194,18 @@ func (g *Generator) New(ctx context.Context, opts Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// Into a directory that already held files (--force), commit only what
+	// saasgen wrote; a fresh tree holds nothing else.
+	var commitPaths []string
+	if entries, err := os.ReadDir(opts.Dir); err == nil && len(entries) > 0 {
+		commitPaths = res.Files
+	}
 	if err := g.Progress.step("write "+opts.Dir, func() error { return WriteNew(files, opts.Dir) }); err != nil {
 		return nil, err
 	}
 	if !opts.NoGit {
 		if err := g.Progress.step("git init and first commit", func() (err error) {
-			res.Commit, err = GitInit(opts.Dir, fmt.Sprintf("Generate %s with saasgen %s", opts.Name, g.Version), res.Files)
+			res.Commit, err = GitInit(opts.Dir, fmt.Sprintf("Generate %s with saasgen %s", opts.Name, g.Version), commitPaths)
 			return err
 		}); err != nil {
 			return res, err

@@ -34,8 +34,8 @@ func Signature(now time.Time) *object.Signature {
 }
 
 // GitInit makes dir a git repository on branch main and commits paths (the
-// generated files, relative to dir). It returns the commit hash. An existing
-// repository is reused, and files saasgen did not write stay uncommitted.
+// generated files, relative to dir), or, when paths is nil, everything in
+// dir. It returns the commit hash. An existing repository is reused.
 func GitInit(dir, message string, paths []string) (string, error) {
 	repo, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{
 		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
@@ -46,7 +46,18 @@ func GitInit(dir, message string, paths []string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("git init %s: %w", dir, err)
 	}
-	return commitPaths(repo, message, paths)
+	if paths != nil {
+		return commitPaths(repo, message, paths)
+	}
+	// One add of the whole tree is much cheaper than one per file.
+	wt, err := repo.Worktree()
+	if err != nil {
+		return "", err
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		return "", fmt.Errorf("git add: %w", err)
+	}
+	return commit(wt, message)
 }
 
 // CheckGitRepo refuses, before anything is written, a --commit in a project
@@ -78,6 +89,10 @@ func commitPaths(repo *git.Repository, message string, paths []string) (string, 
 			return "", fmt.Errorf("git add %s: %w", p, err)
 		}
 	}
+	return commit(wt, message)
+}
+
+func commit(wt *git.Worktree, message string) (string, error) {
 	sig := Signature(time.Now())
 	h, err := wt.Commit(message, &git.CommitOptions{Author: sig, Committer: sig})
 	if err != nil {
