@@ -58,13 +58,13 @@ func BenchmarkPlainQuery(b *testing.B) {
 	}, f.a)
 }
 
-// BenchmarkTenantQuery: tenancy.Read, set_config and the query in one round
+// BenchmarkTenantQuery: tenancy.Query, set_config and the query in one round
 // trip, RLS in effect.
 func BenchmarkTenantQuery(b *testing.B) {
 	f, app, _ := benchFixture(b)
 	runParallel(b, func(ctx context.Context, tenant uuid.UUID) ([]probe, error) {
 		var got []probe
-		err := tenancy.Read(ctx, app, tenant, func(rows pgx.Rows) error {
+		err := tenancy.Query(ctx, app, tenant, func(rows pgx.Rows) error {
 			var err error
 			got, err = pgx.CollectRows(rows, pgx.RowToStructByPos[probe])
 			return err

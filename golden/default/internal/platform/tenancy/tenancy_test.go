@@ -127,13 +127,13 @@ func TestQueryWithoutWhereSeesOnlyItsTenant(t *testing.T) {
 					t.Errorf("InTx(%s): labels %v, %v; want [%s]", want, got, err, want)
 				}
 				got = nil
-				err = tenancy.Read(ctx, pool, tenant, func(rows pgx.Rows) error {
+				err = tenancy.Query(ctx, pool, tenant, func(rows pgx.Rows) error {
 					var err error
 					got, err = collectLabels(rows)
 					return err
 				}, `SELECT DISTINCT label FROM probes ORDER BY label`)
 				if err != nil || !slices.Equal(got, []string{want}) {
-					t.Errorf("Read(%s): labels %v, %v; want [%s]", want, got, err, want)
+					t.Errorf("Query(%s): labels %v, %v; want [%s]", want, got, err, want)
 				}
 			}
 		})
@@ -187,9 +187,56 @@ func TestWritesAreCheckedAgainstTheTenant(t *testing.T) {
 	if err != nil {
 		t.Error(err)
 	}
+	// The one-round-trip helpers are held to the same policy.
+	err = tenancy.Query(ctx, f.db.AppPool, f.a, collectNothing, `INSERT INTO probes (tenant_id, label) VALUES ($1, 'b') RETURNING id`, f.b)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "42501" {
+		t.Errorf("Query: insert of tenant B's row as tenant A: %v; want 42501", err)
+	}
+	tag, err := tenancy.Exec(ctx, f.db.AppPool, f.a, `UPDATE probes SET label = 'stolen again'`)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Errorf("Exec: unfiltered UPDATE as tenant A touched %d rows, %v; want only tenant A's 1", tag.RowsAffected(), err)
+	}
 	var bLabel string
 	if err := f.db.OwnerPool.QueryRow(ctx, `SELECT label FROM probes WHERE tenant_id = $1`, f.b).Scan(&bLabel); err != nil || bLabel != "b" {
-		t.Errorf("tenant B's row is %q, %v after tenant A's unfiltered UPDATE; want \"b\"", bLabel, err)
+		t.Errorf("tenant B's row is %q, %v after tenant A's unfiltered UPDATEs; want \"b\"", bLabel, err)
+	}
+}
+
+// TestSingleStatementWriteIsAtomicAndLeavesNoTenant: a statement sent by
+// Query or Exec runs in one implicit transaction with its set_config: a
+// failing statement undoes itself, and the connection carries no tenant
+// afterwards, whether the statement succeeded or not.
+func TestSingleStatementWriteIsAtomicAndLeavesNoTenant(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			pool := tg.pool(t, f, 1)
+			ctx := t.Context()
+			var id int64
+			err := tenancy.Query(ctx, pool, f.a, func(rows pgx.Rows) error {
+				var err error
+				id, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[int64])
+				return err
+			}, `INSERT INTO probes (tenant_id, label) VALUES ($1, 'kept') RETURNING id`, f.a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertNoTenant(t, pool)
+			// Two rows, the second violating NOT NULL: neither may stay.
+			_, err = tenancy.Exec(ctx, pool, f.a, `INSERT INTO probes (tenant_id, label) VALUES ($1, 'undone'), ($1, NULL)`, f.a)
+			if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "23502" {
+				t.Fatalf("failing insert: %v; want a not-null violation (23502)", err)
+			}
+			assertNoTenant(t, pool)
+			var kept, undone int
+			if err := f.db.OwnerPool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE id = $1), count(*) FILTER (WHERE label = 'undone') FROM probes`, id).Scan(&kept, &undone); err != nil || kept != 1 || undone != 0 {
+				t.Errorf("kept %d, undone %d, %v; want the committed row and none of the failed statement's", kept, undone, err)
+			}
+			if _, err := f.db.OwnerPool.Exec(ctx, `DELETE FROM probes`); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -199,8 +246,11 @@ func TestNoTenantIsRefusedBeforeTheDatabase(t *testing.T) {
 	if err := tenancy.InTx(t.Context(), nil, uuid.Nil, func(pgx.Tx) error { return nil }); !errors.Is(err, tenancy.ErrNoTenant) {
 		t.Errorf("InTx(uuid.Nil) = %v, want ErrNoTenant", err)
 	}
-	if err := tenancy.Read(t.Context(), nil, uuid.Nil, collectNothing, "SELECT 1"); !errors.Is(err, tenancy.ErrNoTenant) {
-		t.Errorf("Read(uuid.Nil) = %v, want ErrNoTenant", err)
+	if err := tenancy.Query(t.Context(), nil, uuid.Nil, collectNothing, "SELECT 1"); !errors.Is(err, tenancy.ErrNoTenant) {
+		t.Errorf("Query(uuid.Nil) = %v, want ErrNoTenant", err)
+	}
+	if _, err := tenancy.Exec(t.Context(), nil, uuid.Nil, "SELECT 1"); !errors.Is(err, tenancy.ErrNoTenant) {
+		t.Errorf("Exec(uuid.Nil) = %v, want ErrNoTenant", err)
 	}
 }
 
@@ -233,7 +283,7 @@ func TestPooledConnectionCarriesNoTenant(t *testing.T) {
 						return err
 					})
 				case 2: // the one-round-trip read
-					err = tenancy.Read(ctx, pool, tenant, func(rows pgx.Rows) error {
+					err = tenancy.Query(ctx, pool, tenant, func(rows pgx.Rows) error {
 						got, err = collectLabels(rows)
 						return err
 					}, `SELECT DISTINCT label FROM probes ORDER BY label`)
@@ -296,5 +346,14 @@ func TestPooledConnectionCarriesNoTenant(t *testing.T) {
 				t.Errorf("%d rolled-back rows persisted (%v)", rolledBack, err)
 			}
 		})
+	}
+}
+
+// assertNoTenant checks the pool's connection carries no tenant setting.
+func assertNoTenant(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	var setting string
+	if err := pool.QueryRow(t.Context(), `SELECT coalesce(current_setting('app.tenant_id', true), '')`).Scan(&setting); err != nil || setting != "" {
+		t.Errorf("app.tenant_id = %q, %v after the statement; want it unset", setting, err)
 	}
 }

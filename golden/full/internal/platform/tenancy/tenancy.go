@@ -7,7 +7,7 @@
 // application connects as a role that neither owns the tables nor bypasses
 // RLS, so a statement that forgets its WHERE clause still sees one tenant.
 //
-// The setting is only ever written by [InTx] and [Read], with
+// The setting is only ever written by [InTx], [Query] and [Exec], with
 // set_config('app.tenant_id', $1, true): local to one transaction, so it can
 // never leak to the next user of a pooled connection or of a PgBouncer server
 // connection in transaction mode. Never use a session-level SET.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // setTenantSQL is the only statement in the code base that writes
@@ -15,7 +16,7 @@ import (
 const setTenantSQL = "SELECT set_config('app.tenant_id', $1, true)"
 
 // Batcher sends a batch of statements in one round trip. *pgxpool.Pool,
-// *pgx.Conn and pgx.Tx satisfy it; give InTx and Read a pool or a connection,
+// *pgx.Conn and pgx.Tx satisfy it; give InTx, Query and Exec a pool or a connection,
 // never a transaction.
 type Batcher interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
@@ -61,27 +62,21 @@ func InTx(ctx context.Context, db Batcher, tenantID uuid.UUID, fn func(tx pgx.Tx
 	return nil
 }
 
-// Read runs one read-only statement for tenantID in a single round trip and
-// hands its rows to scan, which must read them completely (pgx.CollectRows
-// and friends do).
+// Query runs one statement for tenantID in a single round trip and hands its
+// rows to scan, which must read them completely (pgx.CollectRows and friends
+// do). The statement may read or write (INSERT … RETURNING, UPDATE …
+// RETURNING): a single statement needs no explicit transaction.
 //
 // set_config and the statement are sent as one batch without BEGIN. pgx sends
 // such a batch either as one extended-protocol pipeline closed by a single
 // Sync, or (simple protocol) as one multi-statement query string; PostgreSQL
 // runs both forms as one implicit transaction, which ends at the Sync, so the
-// setting dies with it. Use InTx for writes and for anything that needs more
-// than one statement.
-func Read(ctx context.Context, db Batcher, tenantID uuid.UUID, scan func(pgx.Rows) error, sql string, args ...any) error {
-	if tenantID == uuid.Nil {
-		return ErrNoTenant
-	}
-	b := &pgx.Batch{}
-	b.Queue(setTenantSQL, tenantID.String())
-	b.Queue(sql, args...)
-	br := db.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return fmt.Errorf("tenancy: set tenant: %w", err)
+// setting dies with it, and a failing statement undoes the whole batch. Use
+// InTx for anything that needs more than one statement.
+func Query(ctx context.Context, db Batcher, tenantID uuid.UUID, scan func(pgx.Rows) error, sql string, args ...any) error {
+	br, err := sendScoped(ctx, db, tenantID, sql, args)
+	if err != nil {
+		return err
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -97,4 +92,35 @@ func Read(ctx context.Context, db Batcher, tenantID uuid.UUID, scan func(pgx.Row
 		scanErr = err
 	}
 	return scanErr
+}
+
+// Exec runs one statement that returns no rows (UPDATE, DELETE) for tenantID
+// in a single round trip, like Query, and returns its command tag.
+func Exec(ctx context.Context, db Batcher, tenantID uuid.UUID, sql string, args ...any) (pgconn.CommandTag, error) {
+	br, err := sendScoped(ctx, db, tenantID, sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+// sendScoped sends set_config and sql as one batch and consumes the
+// set_config result; the caller reads sql's result and closes the batch.
+func sendScoped(ctx context.Context, db Batcher, tenantID uuid.UUID, sql string, args []any) (pgx.BatchResults, error) {
+	if tenantID == uuid.Nil {
+		return nil, ErrNoTenant
+	}
+	b := &pgx.Batch{}
+	b.Queue(setTenantSQL, tenantID.String())
+	b.Queue(sql, args...)
+	br := db.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, fmt.Errorf("tenancy: set tenant: %w", err)
+	}
+	return br, nil
 }

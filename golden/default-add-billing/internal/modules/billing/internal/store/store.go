@@ -1,6 +1,8 @@
 // Package store reads and writes billing. Every statement runs through
 // the tenancy helpers, so row-level security scopes it to one tenant; the
-// queries themselves never filter on tenant_id.
+// queries themselves never filter on tenant_id. Each method is one statement
+// and costs one round trip (tenancy.Query and tenancy.Exec); a change that
+// needs several statements belongs in tenancy.InTx.
 package store
 
 import (
@@ -49,22 +51,21 @@ func scanBilling(row pgx.CollectableRow) (domain.Billing, error) {
 // Create inserts the billing.
 func (s *Store) Create(ctx context.Context, tenantID uuid.UUID, in domain.BillingInput) (domain.Billing, error) {
 	var it domain.Billing
-	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `
-			INSERT INTO billing (tenant_id, name, description) VALUES ($1, $2, $3)
-			RETURNING id, name, description, '[]'::json, created_at, updated_at`,
-			tenantID, in.Name, in.Description)
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		it, err = pgx.CollectExactlyOneRow(rows, scanBilling)
 		return err
-	})
+	}, `
+		INSERT INTO billing (tenant_id, name, description) VALUES ($1, $2, $3)
+		RETURNING id, name, description, '[]'::json, created_at, updated_at`,
+		tenantID, in.Name, in.Description)
 	return it, err
 }
 
 // Get returns one billing with its notes, or domain.ErrNotFound.
 func (s *Store) Get(ctx context.Context, tenantID, id uuid.UUID) (domain.Billing, error) {
 	var it domain.Billing
-	err := tenancy.Read(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		it, err = pgx.CollectExactlyOneRow(rows, scanBilling)
 		return err
@@ -87,7 +88,7 @@ func (s *Store) List(ctx context.Context, tenantID uuid.UUID, limit int, cursor 
 		args = append(args, cursor.CreatedAt, cursor.ID)
 	}
 	var items []domain.Billing
-	err := tenancy.Read(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		items, err = pgx.CollectRows(rows, scanBilling)
 		return err
@@ -106,20 +107,19 @@ func (s *Store) List(ctx context.Context, tenantID uuid.UUID, limit int, cursor 
 // domain.ErrNotFound.
 func (s *Store) Update(ctx context.Context, tenantID, id uuid.UUID, p domain.BillingPatch) (domain.Billing, error) {
 	var it domain.Billing
-	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `
-			WITH i AS (
-			    UPDATE billing
-			    SET name = coalesce($2, name), description = coalesce($3, description), updated_at = now()
-			    WHERE id = $1
-			    RETURNING *
-			)
-			SELECT `+itemColumns+` FROM i`+withNotes,
-			id, p.Name, p.Description)
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		it, err = pgx.CollectExactlyOneRow(rows, scanBilling)
 		return err
-	})
+	}, `
+		WITH i AS (
+		    UPDATE billing
+		    SET name = coalesce($2, name), description = coalesce($3, description), updated_at = now()
+		    WHERE id = $1
+		    RETURNING *
+		)
+		SELECT `+itemColumns+` FROM i`+withNotes,
+		id, p.Name, p.Description)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Billing{}, domain.ErrNotFound
 	}
@@ -129,29 +129,26 @@ func (s *Store) Update(ctx context.Context, tenantID, id uuid.UUID, p domain.Bil
 // Delete removes the billing and its notes, or returns
 // domain.ErrNotFound.
 func (s *Store) Delete(ctx context.Context, tenantID, id uuid.UUID) error {
-	return tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM billing WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return domain.ErrNotFound
-		}
-		return nil
-	})
+	tag, err := tenancy.Exec(ctx, s.db, tenantID, `DELETE FROM billing WHERE id = $1`, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = domain.ErrNotFound
+	}
+	return err
 }
 
 // AddNote attaches a note to the billing, or returns domain.ErrNotFound.
 func (s *Store) AddNote(ctx context.Context, tenantID, billingID uuid.UUID, in domain.BillingNoteInput) (domain.BillingNote, error) {
 	var n domain.BillingNote
-	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `
-			INSERT INTO billing_notes (tenant_id, billing_id, body) VALUES ($1, $2, $3)
-			RETURNING id, body, created_at`,
-			tenantID, billingID, in.Body).Scan(&n.ID, &n.Body, &n.CreatedAt)
-	})
-	// The composite foreign key (tenant_id, billing_id) fails for an
-	// billing that is missing or belongs to another tenant.
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+		var err error
+		n, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[domain.BillingNote])
+		return err
+	}, `
+		INSERT INTO billing_notes (tenant_id, billing_id, body) VALUES ($1, $2, $3)
+		RETURNING id, body, created_at`,
+		tenantID, billingID, in.Body)
+	// The composite foreign key (tenant_id, billing_id) fails when
+	// the billing is missing or belongs to another tenant.
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23503" {
 		return domain.BillingNote{}, domain.ErrNotFound
 	}

@@ -1,6 +1,8 @@
 // Package store reads and writes invoices. Every statement runs through
 // the tenancy helpers, so row-level security scopes it to one tenant; the
-// queries themselves never filter on tenant_id.
+// queries themselves never filter on tenant_id. Each method is one statement
+// and costs one round trip (tenancy.Query and tenancy.Exec); a change that
+// needs several statements belongs in tenancy.InTx.
 package store
 
 import (
@@ -49,22 +51,21 @@ func scanInvoice(row pgx.CollectableRow) (domain.Invoice, error) {
 // Create inserts the invoice.
 func (s *Store) Create(ctx context.Context, tenantID uuid.UUID, in domain.InvoiceInput) (domain.Invoice, error) {
 	var it domain.Invoice
-	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `
-			INSERT INTO invoices (tenant_id, name, description) VALUES ($1, $2, $3)
-			RETURNING id, name, description, '[]'::json, created_at, updated_at`,
-			tenantID, in.Name, in.Description)
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		it, err = pgx.CollectExactlyOneRow(rows, scanInvoice)
 		return err
-	})
+	}, `
+		INSERT INTO invoices (tenant_id, name, description) VALUES ($1, $2, $3)
+		RETURNING id, name, description, '[]'::json, created_at, updated_at`,
+		tenantID, in.Name, in.Description)
 	return it, err
 }
 
 // Get returns one invoice with its notes, or domain.ErrNotFound.
 func (s *Store) Get(ctx context.Context, tenantID, id uuid.UUID) (domain.Invoice, error) {
 	var it domain.Invoice
-	err := tenancy.Read(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		it, err = pgx.CollectExactlyOneRow(rows, scanInvoice)
 		return err
@@ -87,7 +88,7 @@ func (s *Store) List(ctx context.Context, tenantID uuid.UUID, limit int, cursor 
 		args = append(args, cursor.CreatedAt, cursor.ID)
 	}
 	var items []domain.Invoice
-	err := tenancy.Read(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		items, err = pgx.CollectRows(rows, scanInvoice)
 		return err
@@ -106,20 +107,19 @@ func (s *Store) List(ctx context.Context, tenantID uuid.UUID, limit int, cursor 
 // domain.ErrNotFound.
 func (s *Store) Update(ctx context.Context, tenantID, id uuid.UUID, p domain.InvoicePatch) (domain.Invoice, error) {
 	var it domain.Invoice
-	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `
-			WITH i AS (
-			    UPDATE invoices
-			    SET name = coalesce($2, name), description = coalesce($3, description), updated_at = now()
-			    WHERE id = $1
-			    RETURNING *
-			)
-			SELECT `+itemColumns+` FROM i`+withNotes,
-			id, p.Name, p.Description)
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		it, err = pgx.CollectExactlyOneRow(rows, scanInvoice)
 		return err
-	})
+	}, `
+		WITH i AS (
+		    UPDATE invoices
+		    SET name = coalesce($2, name), description = coalesce($3, description), updated_at = now()
+		    WHERE id = $1
+		    RETURNING *
+		)
+		SELECT `+itemColumns+` FROM i`+withNotes,
+		id, p.Name, p.Description)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Invoice{}, domain.ErrNotFound
 	}
@@ -129,29 +129,26 @@ func (s *Store) Update(ctx context.Context, tenantID, id uuid.UUID, p domain.Inv
 // Delete removes the invoice and its notes, or returns
 // domain.ErrNotFound.
 func (s *Store) Delete(ctx context.Context, tenantID, id uuid.UUID) error {
-	return tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM invoices WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return domain.ErrNotFound
-		}
-		return nil
-	})
+	tag, err := tenancy.Exec(ctx, s.db, tenantID, `DELETE FROM invoices WHERE id = $1`, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = domain.ErrNotFound
+	}
+	return err
 }
 
 // AddNote attaches a note to the invoice, or returns domain.ErrNotFound.
 func (s *Store) AddNote(ctx context.Context, tenantID, invoiceID uuid.UUID, in domain.InvoiceNoteInput) (domain.InvoiceNote, error) {
 	var n domain.InvoiceNote
-	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `
-			INSERT INTO invoice_notes (tenant_id, invoice_id, body) VALUES ($1, $2, $3)
-			RETURNING id, body, created_at`,
-			tenantID, invoiceID, in.Body).Scan(&n.ID, &n.Body, &n.CreatedAt)
-	})
-	// The composite foreign key (tenant_id, invoice_id) fails for an
-	// invoice that is missing or belongs to another tenant.
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+		var err error
+		n, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[domain.InvoiceNote])
+		return err
+	}, `
+		INSERT INTO invoice_notes (tenant_id, invoice_id, body) VALUES ($1, $2, $3)
+		RETURNING id, body, created_at`,
+		tenantID, invoiceID, in.Body)
+	// The composite foreign key (tenant_id, invoice_id) fails when
+	// the invoice is missing or belongs to another tenant.
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23503" {
 		return domain.InvoiceNote{}, domain.ErrNotFound
 	}

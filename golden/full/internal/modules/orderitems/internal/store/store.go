@@ -1,6 +1,8 @@
 // Package store reads and writes order items. Every statement runs through
 // the tenancy helpers, so row-level security scopes it to one tenant; the
-// queries themselves never filter on tenant_id.
+// queries themselves never filter on tenant_id. Each method is one statement
+// and costs one round trip (tenancy.Query and tenancy.Exec); a change that
+// needs several statements belongs in tenancy.InTx.
 package store
 
 import (
@@ -49,22 +51,21 @@ func scanOrderItem(row pgx.CollectableRow) (domain.OrderItem, error) {
 // Create inserts the order item.
 func (s *Store) Create(ctx context.Context, tenantID uuid.UUID, in domain.OrderItemInput) (domain.OrderItem, error) {
 	var it domain.OrderItem
-	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `
-			INSERT INTO order_items (tenant_id, name, description) VALUES ($1, $2, $3)
-			RETURNING id, name, description, '[]'::json, created_at, updated_at`,
-			tenantID, in.Name, in.Description)
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		it, err = pgx.CollectExactlyOneRow(rows, scanOrderItem)
 		return err
-	})
+	}, `
+		INSERT INTO order_items (tenant_id, name, description) VALUES ($1, $2, $3)
+		RETURNING id, name, description, '[]'::json, created_at, updated_at`,
+		tenantID, in.Name, in.Description)
 	return it, err
 }
 
 // Get returns one order item with its notes, or domain.ErrNotFound.
 func (s *Store) Get(ctx context.Context, tenantID, id uuid.UUID) (domain.OrderItem, error) {
 	var it domain.OrderItem
-	err := tenancy.Read(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		it, err = pgx.CollectExactlyOneRow(rows, scanOrderItem)
 		return err
@@ -87,7 +88,7 @@ func (s *Store) List(ctx context.Context, tenantID uuid.UUID, limit int, cursor 
 		args = append(args, cursor.CreatedAt, cursor.ID)
 	}
 	var items []domain.OrderItem
-	err := tenancy.Read(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		items, err = pgx.CollectRows(rows, scanOrderItem)
 		return err
@@ -106,20 +107,19 @@ func (s *Store) List(ctx context.Context, tenantID uuid.UUID, limit int, cursor 
 // domain.ErrNotFound.
 func (s *Store) Update(ctx context.Context, tenantID, id uuid.UUID, p domain.OrderItemPatch) (domain.OrderItem, error) {
 	var it domain.OrderItem
-	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `
-			WITH i AS (
-			    UPDATE order_items
-			    SET name = coalesce($2, name), description = coalesce($3, description), updated_at = now()
-			    WHERE id = $1
-			    RETURNING *
-			)
-			SELECT `+itemColumns+` FROM i`+withNotes,
-			id, p.Name, p.Description)
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
 		var err error
 		it, err = pgx.CollectExactlyOneRow(rows, scanOrderItem)
 		return err
-	})
+	}, `
+		WITH i AS (
+		    UPDATE order_items
+		    SET name = coalesce($2, name), description = coalesce($3, description), updated_at = now()
+		    WHERE id = $1
+		    RETURNING *
+		)
+		SELECT `+itemColumns+` FROM i`+withNotes,
+		id, p.Name, p.Description)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.OrderItem{}, domain.ErrNotFound
 	}
@@ -129,29 +129,26 @@ func (s *Store) Update(ctx context.Context, tenantID, id uuid.UUID, p domain.Ord
 // Delete removes the order item and its notes, or returns
 // domain.ErrNotFound.
 func (s *Store) Delete(ctx context.Context, tenantID, id uuid.UUID) error {
-	return tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM order_items WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return domain.ErrNotFound
-		}
-		return nil
-	})
+	tag, err := tenancy.Exec(ctx, s.db, tenantID, `DELETE FROM order_items WHERE id = $1`, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = domain.ErrNotFound
+	}
+	return err
 }
 
 // AddNote attaches a note to the order item, or returns domain.ErrNotFound.
 func (s *Store) AddNote(ctx context.Context, tenantID, orderItemID uuid.UUID, in domain.OrderItemNoteInput) (domain.OrderItemNote, error) {
 	var n domain.OrderItemNote
-	err := tenancy.InTx(ctx, s.db, tenantID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `
-			INSERT INTO order_item_notes (tenant_id, order_item_id, body) VALUES ($1, $2, $3)
-			RETURNING id, body, created_at`,
-			tenantID, orderItemID, in.Body).Scan(&n.ID, &n.Body, &n.CreatedAt)
-	})
-	// The composite foreign key (tenant_id, order_item_id) fails for an
-	// order item that is missing or belongs to another tenant.
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+		var err error
+		n, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[domain.OrderItemNote])
+		return err
+	}, `
+		INSERT INTO order_item_notes (tenant_id, order_item_id, body) VALUES ($1, $2, $3)
+		RETURNING id, body, created_at`,
+		tenantID, orderItemID, in.Body)
+	// The composite foreign key (tenant_id, order_item_id) fails when
+	// the order item is missing or belongs to another tenant.
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23503" {
 		return domain.OrderItemNote{}, domain.ErrNotFound
 	}
