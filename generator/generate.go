@@ -177,6 +177,11 @@ func (g *Generator) New(ctx context.Context, opts Options) (*Result, error) {
 	if err := CheckTarget(opts.Dir, opts.Force); err != nil {
 		return nil, err
 	}
+	if !opts.NoGit && !opts.DryRun {
+		if err := CheckExistingRepo(opts.Dir); err != nil {
+			return nil, err
+		}
+	}
 	var files []File
 	if err := g.Progress.step("render templates", func() (err error) {
 		files, err = g.Render(opts)
@@ -190,6 +195,9 @@ func (g *Generator) New(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if opts.DryRun {
 		return res, nil
+	}
+	if err := CheckOverwrites(opts.Dir, files); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package generator
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5"
@@ -61,12 +63,50 @@ func GitInit(dir, message string, paths []string) (string, error) {
 }
 
 // CheckGitRepo refuses, before anything is written, a --commit in a project
-// that is not a git repository.
+// that is not a git repository or whose index already holds staged changes
+// (saasgen's commit would sweep them up).
 func CheckGitRepo(root string) error {
-	if _, err := git.PlainOpen(root); err != nil {
+	repo, err := git.PlainOpen(root)
+	if err != nil {
 		return invalid("--commit", root, "cannot commit: the project is not a git repository ("+err.Error()+"); run git init there, or leave out --commit")
 	}
-	return nil
+	return checkNothingStaged(repo, root)
+}
+
+// CheckExistingRepo refuses, before anything is written, a first commit into
+// a repository that already exists at dir and has staged changes. A dir
+// without a repository passes.
+func CheckExistingRepo(dir string) error {
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		return nil
+	}
+	return checkNothingStaged(repo, dir)
+}
+
+func checkNothingStaged(repo *git.Repository, root string) error {
+	wt, err := repo.Worktree()
+	if err != nil {
+		return err
+	}
+	st, err := wt.Status()
+	if err != nil {
+		return fmt.Errorf("git status in %s: %w", root, err)
+	}
+	var staged []string
+	for p, status := range st {
+		if status.Staging != git.Unmodified && status.Staging != git.Untracked {
+			staged = append(staged, p)
+		}
+	}
+	if len(staged) == 0 {
+		return nil
+	}
+	slices.Sort(staged)
+	if len(staged) > 3 {
+		staged = append(staged[:3], fmt.Sprintf("and %d more", len(staged)-3))
+	}
+	return invalid("git repository", root, "has staged changes ("+strings.Join(staged, ", ")+") that saasgen's commit would include; commit or unstage them first (git restore --staged .), or pass --no-git / leave out --commit")
 }
 
 // GitCommitPaths commits the given paths (relative to the repository root)

@@ -162,7 +162,7 @@ func ReadAnswersFile(path string) (*AnswersFile, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, invalid("--config", path, "does not exist; pass the path of a YAML answers file (see examples/)")
 		}
-		return nil, fmt.Errorf("reading answers file: %w", err)
+		return nil, invalid("--config", path, "cannot be read: "+pathProblem(err)+"; pass the path of a YAML answers file (see examples/)")
 	}
 	return ParseAnswers(filepath.Base(path), data)
 }
@@ -172,12 +172,16 @@ func ParseAnswers(name string, data []byte) (*AnswersFile, error) {
 	var f AnswersFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	const accepted = "; accepted keys: name, module, ci, modules, dir, force, no-git, skip-verify"
 	if err := dec.Decode(&f); err != nil {
 		if errors.Is(err, io.EOF) { // an empty file answers nothing
 			return &f, nil
 		}
-		return nil, invalid("answers file", name, "is not valid: "+yamlProblem(err)+
-			"; accepted keys: name, module, ci, modules, dir, force, no-git, skip-verify")
+		return nil, invalid("answers file", name, "is not valid: "+yamlProblem(err)+accepted)
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, invalid("answers file", name, "holds more than one YAML document (---); put every answer in the first"+accepted)
 	}
 	return &f, nil
 }
@@ -215,7 +219,11 @@ func yamlProblem(err error) string {
 		msgs = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
 	for i, m := range msgs {
-		msgs[i] = unknownFieldRE.ReplaceAllString(m, `unknown key "$1"`)
+		m = unknownFieldRE.ReplaceAllString(m, `unknown key "$1"`)
+		if strings.Contains(m, "into generator.AnswersFile") {
+			m = strings.SplitN(m, ":", 2)[0] + ": the file must be a mapping of keys to values"
+		}
+		msgs[i] = m
 	}
 	return strings.Join(msgs, "; ")
 }

@@ -49,7 +49,9 @@ type StepResult struct {
 	Command  string        `json:"command"`
 	Duration time.Duration `json:"duration_ns"`
 	OK       bool          `json:"ok"`
-	Output   string        `json:"output,omitempty"` // on failure
+	// Interrupted is set when the run was cancelled during this step.
+	Interrupted bool   `json:"interrupted,omitempty"`
+	Output      string `json:"output,omitempty"` // on failure
 }
 
 // SkippedTest is a test the generated suite skipped, with its reason.
@@ -137,6 +139,11 @@ func Verify(ctx context.Context, dir string, progress Progress) (*Report, error)
 			}
 		}
 		res.OK = err == nil
+		if ctx.Err() != nil {
+			res.OK, res.Interrupted = false, true
+			r.Steps = append(r.Steps, res)
+			return r, ctx.Err()
+		}
 		if err != nil {
 			res.Output = tail(string(out), 200)
 			if res.Output == "" {
@@ -144,9 +151,6 @@ func Verify(ctx context.Context, dir string, progress Progress) (*Report, error)
 			}
 		}
 		r.Steps = append(r.Steps, res)
-		if ctx.Err() != nil {
-			return r, ctx.Err()
-		}
 		if err != nil {
 			return r, &VerifyError{Report: r}
 		}
@@ -158,6 +162,8 @@ func runGo(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = os.Environ()
+	killGroupOnCancel(cmd)
+	cmd.WaitDelay = 5 * time.Second
 	var buf bytes.Buffer
 	cmd.Stdout = &buf
 	cmd.Stderr = &buf
@@ -258,11 +264,14 @@ func tail(s string, lines int) string {
 func (r *Report) WriteText(w io.Writer) {
 	for _, s := range r.Steps {
 		status := "ok"
-		if !s.OK {
+		switch {
+		case s.Interrupted:
+			status = "INTERRUPTED"
+		case !s.OK:
 			status = "FAILED"
 		}
 		fmt.Fprintf(w, "  %-22s %-6s %s\n", s.Command, status, s.Duration.Round(10*time.Millisecond))
-		if !s.OK {
+		if !s.OK && !s.Interrupted {
 			fmt.Fprintf(w, "%s\n", indent(s.Output, "    "))
 		}
 	}

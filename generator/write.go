@@ -10,42 +10,76 @@ import (
 )
 
 // CheckTarget refuses a target directory saasgen must not write into: an
-// existing file, or a non-empty directory without force. It runs before
-// anything is rendered or written.
+// existing file, a path it cannot inspect, or a directory holding anything
+// but a .git without force. It runs before anything is rendered or written.
 func CheckTarget(dir string, force bool) error {
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("checking target directory: %w", err)
+		return invalid("target directory", dir, "cannot be used: "+pathProblem(err)+"; choose another --dir")
 	}
 	if !fi.IsDir() {
 		return invalid("target directory", dir, "exists and is not a directory; choose another --dir")
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("checking target directory: %w", err)
+		return invalid("target directory", dir, "cannot be read: "+pathProblem(err)+"; choose another --dir")
 	}
-	if len(entries) > 0 && !force {
+	if !isEmptyTarget(entries) && !force {
 		return invalid("target directory", dir, "exists and is not empty; choose another --dir, empty it, or pass --force to write over the files saasgen generates (other files are kept)")
 	}
 	return nil
 }
 
-// WriteNew lands files as the new tree dir. When dir is absent or empty the
-// whole tree is written into a hidden staging directory beside it and moved
-// into place with one rename, so an error or interrupt leaves no partial
-// tree. When dir is not empty (allowed by force) the files are written over it
-// as one transaction: every file or none.
+// isEmptyTarget reports whether a directory's entries leave it free for a
+// new project: nothing, or only a git repository (git init, then saasgen new).
+func isEmptyTarget(entries []fs.DirEntry) bool {
+	return len(entries) == 0 || len(entries) == 1 && entries[0].Name() == ".git"
+}
+
+// pathProblem is the operating system's complaint about a path, without the
+// path (the message names it already).
+func pathProblem(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// CheckOverwrites refuses, before anything is written, files that cannot land
+// in root: a generated file whose path is an existing directory, or whose
+// parent is an existing file.
+func CheckOverwrites(root string, files []File) error {
+	for _, f := range files {
+		p := filepath.Join(root, filepath.FromSlash(f.Path))
+		if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
+			return invalid("target directory", root, "has a directory where saasgen writes the file "+f.Path+"; move it away or choose another --dir")
+		}
+		for d := filepath.Dir(p); len(d) > len(root); d = filepath.Dir(d) {
+			if fi, err := os.Stat(d); err == nil && !fi.IsDir() {
+				rel, _ := filepath.Rel(root, d)
+				return invalid("target directory", root, "has a file "+filepath.ToSlash(rel)+" where saasgen needs a directory for "+f.Path+"; move it away or choose another --dir")
+			}
+		}
+	}
+	return nil
+}
+
+// WriteNew lands files as the new tree dir. When dir does not exist the whole
+// tree is written into a hidden staging directory beside it and moved into
+// place with one rename, so an error or interrupt leaves no partial tree. When
+// dir exists (empty, holding only .git, or non-empty with --force; possibly
+// a symlink or a mount point, which are kept as they are) the files are
+// written into it as one transaction: every file or none.
 func WriteNew(files []File, dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(abs)
-	existsEmpty := err == nil && len(entries) == 0
-	if err == nil && len(entries) > 0 {
+	if _, err := os.Stat(abs); err == nil {
 		tx, err := WriteFiles(abs, files)
 		if err != nil {
 			return err
@@ -72,11 +106,6 @@ func WriteNew(files []File, dir string) error {
 	for _, f := range files {
 		if err := writeFile(filepath.Join(stage, filepath.FromSlash(f.Path)), f); err != nil {
 			return err
-		}
-	}
-	if existsEmpty {
-		if err := os.Remove(abs); err != nil {
-			return fmt.Errorf("replacing empty directory %s: %w", abs, err)
 		}
 	}
 	if err := os.Rename(stage, abs); err != nil {

@@ -59,12 +59,38 @@ func TestWriteNewFailureLeavesNothing(t *testing.T) {
 }
 
 func TestWriteNewIntoEmptyDir(t *testing.T) {
-	dir := t.TempDir()
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "empty")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(dir)
 	if err := WriteNew([]File{{Path: "x", Content: []byte("1"), Mode: 0o644}}, dir); err != nil {
 		t.Fatal(err)
 	}
 	if got := readTree(t, dir); got["x"] != "1" {
 		t.Errorf("tree = %v", got)
+	}
+	after, _ := os.Stat(dir)
+	if !os.SameFile(before, after) || after.Mode().Perm() != 0o700 {
+		t.Errorf("the existing directory was replaced (mode %v), not filled", after.Mode())
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+		t.Errorf("left beside the target: %v", entries)
+	}
+}
+
+func TestCheckOverwrites(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "README.md"), 0o755)
+	os.WriteFile(filepath.Join(root, "cmd"), []byte("a file"), 0o644)
+	for _, f := range []File{{Path: "README.md"}, {Path: "cmd/acme/main.go"}} {
+		if err := CheckOverwrites(root, []File{f}); err == nil || !IsInputError(err) || !strings.Contains(err.Error(), f.Path) {
+			t.Errorf("CheckOverwrites(%s) = %v, want an *InputError naming it", f.Path, err)
+		}
+	}
+	if err := CheckOverwrites(root, []File{{Path: "internal/x.go"}, {Path: "keep/new.txt"}}); err != nil {
+		t.Errorf("free paths: %v", err)
 	}
 }
 

@@ -78,7 +78,7 @@ func addModuleRun(cmd *cobra.Command, o *addModuleOptions) error {
 		}
 		o.opts.Name = name
 	}
-	o.gen.Progress = o.io.progress(o.json)
+	o.gen.Progress = o.io.progress()
 	res, err := o.gen.AddModule(cmd.Context(), o.opts)
 	if res == nil {
 		return canceledOr(cmd.Context(), err)

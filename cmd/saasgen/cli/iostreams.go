@@ -16,6 +16,7 @@ type IOStreams struct {
 
 	StdinTTY  bool
 	StdoutTTY bool
+	StderrTTY bool // progress is drawn on stderr
 	// Getenv reads the environment (CI, NO_COLOR, ACCESSIBLE, TERM).
 	Getenv func(string) string
 }
@@ -28,6 +29,7 @@ func System() *IOStreams {
 		ErrOut:    os.Stderr,
 		StdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		StdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		StderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		Getenv:    os.Getenv,
 	}
 }

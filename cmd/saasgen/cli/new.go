@@ -141,7 +141,7 @@ func newRun(cmd *cobra.Command, o *newOptions) error {
 	if err := o.opts.Validate(); err != nil {
 		return err
 	}
-	o.gen.Progress = o.io.progress(o.json)
+	o.gen.Progress = o.io.progress()
 	res, err := o.gen.New(cmd.Context(), o.opts)
 	if res == nil {
 		return canceledOr(cmd.Context(), err)

@@ -47,10 +47,11 @@ func printJSON(ctx context.Context, w io.Writer, result any, err error) error {
 	return nil
 }
 
-// progress returns how the streams show long steps: a spinner on a terminal,
-// timestamped lines elsewhere (always on stderr).
-func (s *IOStreams) progress(jsonOut bool) generator.Progress {
-	return newProgress(s.ErrOut, s.StdoutTTY && !jsonOut && !s.Accessible())
+// progress returns how the streams show long steps, always on stderr: a
+// spinner when stderr is a terminal, timestamped lines elsewhere (a log file,
+// a CI runner, a screen reader).
+func (s *IOStreams) progress() generator.Progress {
+	return newProgress(s.ErrOut, s.StderrTTY && !s.Accessible())
 }
 
 // canceledOr reports an interrupted run as errCanceled (exit 130).

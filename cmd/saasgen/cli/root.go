@@ -31,8 +31,13 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-// errCanceled is returned when the user cancels a form or interrupts a run.
+// errCanceled is returned when the user cancels a form or interrupts a run
+// before anything was written (or after it was all rolled back).
 var errCanceled = errors.New("canceled: nothing was written")
+
+// errInterrupted is returned when a run that changes nothing (verify) is
+// interrupted.
+var errInterrupted = errors.New("interrupted")
 
 // Execute runs saasgen with args and returns the exit code. Nothing below it
 // calls os.Exit.
@@ -45,6 +50,12 @@ func Execute(ctx context.Context, args []string, streams *IOStreams, version str
 	}
 	if strings.HasPrefix(err.Error(), "unknown command ") { // cobra has no typed error for it
 		err = &usageError{err}
+	}
+	// A flag or argument error stops cobra before the command runs; a --json
+	// run still gets its one JSON document.
+	var ue *usageError
+	if errors.As(err, &ue) && wantsJSON(args) {
+		writeJSON(streams.Out, jsonResult{OK: false, Error: err.Error()})
 	}
 	code := exitCode(ctx, err)
 	if !errors.Is(err, errSilent) {
@@ -66,13 +77,26 @@ func (e *silentError) Unwrap() []error {
 	return []error{e.err, errSilent}
 }
 
+// wantsJSON reports whether --json is among the flags of args.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true", "--json=1":
+			return true
+		}
+	}
+	return false
+}
+
 func exitCode(ctx context.Context, err error) int {
 	var se *silentError
 	var ue *usageError
 	switch {
 	case errors.As(err, &se):
 		return se.code
-	case errors.Is(err, errCanceled), errors.Is(err, context.Canceled) && ctx.Err() != nil:
+	case errors.Is(err, errCanceled), errors.Is(err, errInterrupted), errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return ExitCanceled
 	case generator.IsInputError(err), errors.As(err, &ue):
 		return ExitBadInput

@@ -51,7 +51,7 @@ func verifyRun(cmd *cobra.Command, o *verifyOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := generator.Verify(cmd.Context(), root, o.io.progress(o.json))
+	rep, err := generator.Verify(cmd.Context(), root, o.io.progress())
 	if o.json {
 		return printJSON(cmd.Context(), o.io.Out, rep, err)
 	}
@@ -61,5 +61,8 @@ func verifyRun(cmd *cobra.Command, o *verifyOptions) error {
 	if errors.As(err, &ve) {
 		return &silentError{err: err, code: ExitFailed}
 	}
-	return canceledOr(cmd.Context(), err)
+	if err != nil && cmd.Context().Err() != nil {
+		return errInterrupted
+	}
+	return err
 }

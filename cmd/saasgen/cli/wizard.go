@@ -38,6 +38,14 @@ func runWizard(ctx context.Context, o *newOptions) error {
 		}
 		o.opts.Name = strings.TrimSpace(*name)
 	}
+	// A taken directory is refused now, not after every other question.
+	dir := o.opts.Dir
+	if dir == "" {
+		dir = o.opts.Name
+	}
+	if err := generator.CheckTarget(dir, o.opts.Force); err != nil {
+		return err
+	}
 	if form, ans := p.answersForm(o.opts, o.given); form != nil {
 		if err := p.run(ctx, form); err != nil {
 			return err
