@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,9 +139,13 @@ func (g *Generator) AddModule(ctx context.Context, opts AddOptions) (*AddResult,
 }
 
 // ownedChanges renders the project with the answers before and after the
-// change and returns the files whose content changes. Each must be on disk
-// exactly as rendered before, or the user has edited a file saasgen owns
-// and the change is refused.
+// change and returns the files whose content changes, with saasgen.yaml
+// updated (answers and the hashes of the owned files). Each changed file must
+// still be as saasgen last wrote it, or the user has edited a file saasgen
+// owns and the change is refused. "As saasgen last wrote it" is the hash
+// recorded in saasgen.yaml, so a newer saasgen whose templates render the
+// file differently still recognises an untouched file; manifests without
+// hashes fall back to comparing with the current templates' render.
 func (g *Generator) ownedChanges(root string, man *Manifest, after Answers) ([]File, error) {
 	oldFiles, err := g.project.Render(g.projectData(man.Answers))
 	if err != nil {
@@ -150,35 +155,41 @@ func (g *Generator) ownedChanges(root string, man *Manifest, after Answers) ([]F
 	if err != nil {
 		return nil, err
 	}
-	newMan := *man
-	newMan.Answers = after
-	newFiles = mergeFiles(newFiles, []File{{Path: ManifestFile, Content: newMan.Marshal(), Mode: 0o644}})
 	old := map[string][]byte{}
 	for _, f := range oldFiles {
 		old[f.Path] = f.Content
 	}
 	var changed []File
 	for _, f := range newFiles {
-		prev, existed := old[f.Path]
-		if f.Path == ManifestFile || !existed || !bytes.Equal(prev, f.Content) {
+		if prev, existed := old[f.Path]; !existed || !bytes.Equal(prev, f.Content) {
 			changed = append(changed, f)
 		}
 	}
+	newMan := *man
+	newMan.Answers = after
+	newMan.Owned = maps.Clone(man.Owned)
 	for _, f := range changed {
-		if f.Path == ManifestFile {
-			continue
-		}
 		onDisk, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.Path)))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		if prev, existed := old[f.Path]; !bytes.Equal(onDisk, prev) || (existed && err != nil) {
+		untouched := bytes.Equal(onDisk, old[f.Path])
+		if want, ok := man.Owned[f.Path]; ok {
+			untouched = err == nil && contentHash(onDisk) == want
+		}
+		if !untouched {
 			return nil, invalid("file", f.Path,
 				"was changed by hand, and saasgen owns it (it lists the modules); nothing was changed. "+
 					"Move your edits out of it (e.g. into internal/app/app.go), restore it with 'git checkout -- "+f.Path+"', and run the command again")
 		}
+		if isOwned(f.Content) {
+			if newMan.Owned == nil {
+				newMan.Owned = map[string]string{}
+			}
+			newMan.Owned[f.Path] = contentHash(f.Content)
+		}
 	}
-	return changed, nil
+	return append(changed, File{Path: ManifestFile, Content: newMan.Marshal(), Mode: 0o644}), nil
 }
 
 // projectFiles lists the project's files as slash paths relative to root,

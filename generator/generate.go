@@ -97,7 +97,7 @@ func (g *Generator) Render(opts Options) ([]File, error) {
 		}
 		files = mergeFiles(files, mfiles)
 	}
-	m := Manifest{Schema: ManifestSchema, SaasgenVersion: g.Version, Answers: opts.Answers}
+	m := Manifest{Schema: ManifestSchema, SaasgenVersion: g.Version, Answers: opts.Answers, Owned: ownedHashes(files)}
 	return mergeFiles(files, []File{{Path: ManifestFile, Content: m.Marshal(), Mode: 0o644}}), nil
 }
 
