@@ -13,26 +13,31 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// Signature is the author of commits saasgen makes: GIT_AUTHOR_NAME and
-// GIT_AUTHOR_EMAIL when set, else the user's global git identity, else
-// "saasgen". Only commit metadata depends on it, never a generated file.
-func Signature(now time.Time) *object.Signature {
-	sig := &object.Signature{Name: "saasgen", Email: "saasgen@localhost", When: now}
+// signatures are the author and committer of commits saasgen makes:
+// GIT_AUTHOR_* and GIT_COMMITTER_* when set, else the user's global git
+// identity, else "saasgen". Only commit metadata depends on them, never a
+// generated file.
+func signatures(now time.Time) (author, committer *object.Signature) {
+	base := object.Signature{Name: "saasgen", Email: "saasgen@localhost", When: now}
 	if cfg, err := config.LoadConfig(config.GlobalScope); err == nil {
 		if cfg.User.Name != "" {
-			sig.Name = cfg.User.Name
+			base.Name = cfg.User.Name
 		}
 		if cfg.User.Email != "" {
-			sig.Email = cfg.User.Email
+			base.Email = cfg.User.Email
 		}
 	}
-	if v := os.Getenv("GIT_AUTHOR_NAME"); v != "" {
-		sig.Name = v
+	withEnv := func(prefix string) *object.Signature {
+		sig := base
+		if v := os.Getenv(prefix + "_NAME"); v != "" {
+			sig.Name = v
+		}
+		if v := os.Getenv(prefix + "_EMAIL"); v != "" {
+			sig.Email = v
+		}
+		return &sig
 	}
-	if v := os.Getenv("GIT_AUTHOR_EMAIL"); v != "" {
-		sig.Email = v
-	}
-	return sig
+	return withEnv("GIT_AUTHOR"), withEnv("GIT_COMMITTER")
 }
 
 // GitInit makes dir a git repository on branch main and commits paths (the
@@ -133,8 +138,8 @@ func commitPaths(repo *git.Repository, message string, paths []string) (string, 
 }
 
 func commit(wt *git.Worktree, message string) (string, error) {
-	sig := Signature(time.Now())
-	h, err := wt.Commit(message, &git.CommitOptions{Author: sig, Committer: sig})
+	author, committer := signatures(time.Now())
+	h, err := wt.Commit(message, &git.CommitOptions{Author: author, Committer: committer})
 	if err != nil {
 		return "", fmt.Errorf("git commit: %w", err)
 	}

@@ -137,10 +137,7 @@ func newRun(cmd *cobra.Command, o *newOptions) error {
 		}
 		o.interactive = true
 	}
-	o.opts.Normalize()
-	if err := o.opts.Validate(); err != nil {
-		return err
-	}
+	o.opts.Normalize() // New validates; the normalized answers are what printReplay shows
 	o.gen.Progress = o.io.progress()
 	res, err := o.gen.New(cmd.Context(), o.opts)
 	if res == nil {
