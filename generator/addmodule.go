@@ -61,6 +61,9 @@ func (g *Generator) AddModule(ctx context.Context, opts AddOptions) (*AddResult,
 		return nil, invalid("module name", opts.Name, "already exists in this project ("+strings.TrimPrefix(err.Error(), "module name ")+")")
 	}
 	names := ModuleNames(raw)
+	if err := g.CheckModuleNames(names); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(root, "internal", "modules", names.Package)); err == nil {
 		return nil, invalid("module name", opts.Name, "already exists: internal/modules/"+names.Package+" is in the project (not listed in "+ManifestFile+"); choose another name")
 	}

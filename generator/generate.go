@@ -86,6 +86,11 @@ func (g *Generator) Render(opts Options) ([]File, error) {
 		return nil, err
 	}
 	data := g.projectData(opts.Answers)
+	for _, mod := range data.Modules {
+		if err := g.CheckModuleNames(mod); err != nil {
+			return nil, err
+		}
+	}
 	files, err := g.project.Render(data)
 	if err != nil {
 		return nil, err

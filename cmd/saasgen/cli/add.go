@@ -72,7 +72,7 @@ func addModuleRun(cmd *cobra.Command, o *addModuleOptions) error {
 		if !o.io.CanPrompt() {
 			return &generator.InputError{Field: "module name", Reason: "is required: saasgen add module NAME (e.g. billing, order_items)"}
 		}
-		name, err := askModuleName(cmd.Context(), o.io)
+		name, err := askModuleName(cmd.Context(), o.io, o.gen)
 		if err != nil {
 			return err
 		}

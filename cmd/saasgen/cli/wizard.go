@@ -30,7 +30,7 @@ func runWizard(ctx context.Context, o *newOptions) error {
 	if err := validateGiven(o); err != nil {
 		return err
 	}
-	p := newPrompter(o.io)
+	p := newPrompter(o.io, o.gen)
 	if !o.given[keyName] {
 		form, name := p.projectNameForm(o.opts.Name)
 		if err := p.run(ctx, form); err != nil {
@@ -71,8 +71,8 @@ func runWizard(ctx context.Context, o *newOptions) error {
 
 // askModuleName asks for a module name in a terminal, for `saasgen add
 // module` without NAME, with the validator the argument goes through.
-func askModuleName(ctx context.Context, streams *IOStreams) (string, error) {
-	p := newPrompter(streams)
+func askModuleName(ctx context.Context, streams *IOStreams, gen *generator.Generator) (string, error) {
+	p := newPrompter(streams, gen)
 	form, name := p.moduleNameForm()
 	if err := p.run(ctx, form); err != nil {
 		return "", err
@@ -100,7 +100,7 @@ func validateGiven(o *newOptions) error {
 		}
 	}
 	if o.given[keyModules] {
-		return generator.ValidateModules(o.opts.Modules)
+		return o.gen.ValidateModuleList(o.opts.Modules)
 	}
 	return nil
 }
@@ -145,6 +145,7 @@ func (a *wizardAnswers) applyTo(opts *generator.Options) {
 // form is built by a method returning it with a pointer to its result, so it
 // can be driven without a terminal (accessible mode reading a string).
 type prompter struct {
+	gen        *generator.Generator // validates module names against its templates
 	in         io.Reader
 	out        io.Writer
 	accessible bool // ask line by line (ACCESSIBLE, TERM=dumb)
@@ -152,8 +153,9 @@ type prompter struct {
 	width      int  // terminal columns; 0 when unknown
 }
 
-func newPrompter(s *IOStreams) *prompter {
+func newPrompter(s *IOStreams, gen *generator.Generator) *prompter {
 	p := &prompter{
+		gen:        gen,
 		in:         s.In,
 		out:        s.Out,
 		accessible: s.Accessible(),
@@ -181,7 +183,7 @@ func (p *prompter) moduleNameForm() (*huh.Form, *string) {
 	var name string
 	return huh.NewForm(huh.NewGroup(
 		p.input("Module name", "lower-case words separated by _ or -, e.g. billing or order_items",
-			&name, generator.ValidateModuleName),
+			&name, p.gen.ValidateModule),
 	)), &name
 }
 
@@ -211,7 +213,7 @@ func (p *prompter) answersForm(opts generator.Options, given map[string]bool) (*
 		ans.asked[keyModules] = true
 		groups = append(groups, huh.NewGroup(p.input("Initial modules",
 			"domain modules, comma-separated, e.g. projects,billing; - for none",
-			&ans.modules, func(s string) error { return generator.ValidateModules(parseModules(s)) })))
+			&ans.modules, func(s string) error { return p.gen.ValidateModuleList(parseModules(s)) })))
 	}
 	if !given[keyCI] {
 		ans.asked[keyCI] = true

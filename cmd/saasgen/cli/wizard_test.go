@@ -11,6 +11,7 @@ import (
 	"charm.land/huh/v2"
 
 	"github.com/saasgen/saasgen/generator"
+	"github.com/saasgen/saasgen/templates"
 )
 
 // accessibleStreams are terminal streams whose forms ask line by line
@@ -29,7 +30,7 @@ func accessibleStreams(input string) (*IOStreams, *bytes.Buffer) {
 }
 
 func wizardOptions(streams *IOStreams, given map[string]bool, set func(*generator.Options)) *newOptions {
-	o := &newOptions{io: streams, opts: generator.DefaultOptions(), given: given}
+	o := &newOptions{io: streams, gen: testGenerator, opts: generator.DefaultOptions(), given: given}
 	if set != nil {
 		set(&o.opts)
 	}
@@ -232,23 +233,26 @@ func TestWizardNonInteractiveCommandReplaysAnswers(t *testing.T) {
 	}
 }
 
+// testGenerator validates module names against the real templates.
+var testGenerator = &generator.Generator{Templates: templates.FS, Version: "dev"}
+
 func TestAskModuleNameForm(t *testing.T) {
-	streams, out := accessibleStreams(lines("Billing", "int", "billing"))
-	name, err := askModuleName(context.Background(), streams)
+	streams, out := accessibleStreams(lines("Billing", "int", "service", "billing"))
+	name, err := askModuleName(context.Background(), streams, testGenerator)
 	if err != nil {
 		t.Fatalf("askModuleName: %v\n%s", err, out)
 	}
 	if name != "billing" {
 		t.Errorf("name = %q, want billing", name)
 	}
-	for _, msg := range []string{errText(t, generator.ValidateModuleName("Billing")), errText(t, generator.ValidateModuleName("int"))} {
+	for _, msg := range []string{errText(t, generator.ValidateModuleName("Billing")), errText(t, generator.ValidateModuleName("int")), errText(t, testGenerator.ValidateModule("service"))} {
 		if !strings.Contains(out.String(), msg) {
 			t.Errorf("output lacks %q:\n%s", msg, out)
 		}
 	}
 
 	streams, _ = accessibleStreams("")
-	if _, err := askModuleName(context.Background(), streams); !errors.Is(err, errCanceled) {
+	if _, err := askModuleName(context.Background(), streams, testGenerator); !errors.Is(err, errCanceled) {
 		t.Errorf("askModuleName at end of input = %v, want errCanceled", err)
 	}
 }
