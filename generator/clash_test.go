@@ -212,3 +212,20 @@ func firstLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[:min(n, len(lines))], " | ")
 }
+
+// FuzzCheckModuleNames checks the clash analysis never panics and answers
+// every valid module name with nil or an *InputError.
+func FuzzCheckModuleNames(f *testing.F) {
+	for _, s := range []string{"billing", "service", "env", "order_items", "a", "t_t", "zzq_probies"} {
+		f.Add(s)
+	}
+	g := newGenerator()
+	f.Fuzz(func(t *testing.T, raw string) {
+		if generator.ValidateModuleName(raw) != nil {
+			return
+		}
+		if err := g.ValidateModule(raw); err != nil && !generator.IsInputError(err) {
+			t.Fatalf("ValidateModule(%q) = %v, want nil or an *InputError", raw, err)
+		}
+	})
+}
