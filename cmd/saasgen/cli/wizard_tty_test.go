@@ -63,19 +63,7 @@ func TestWizardTTYCreatesProject(t *testing.T) {
 		}
 	}
 	s.send(keyEnter)
-
-	if code := s.exitCode(); code != ExitOK {
-		t.Fatalf("exit code %d, want 0; screen:\n%s", code, s.screen())
-	}
-	manifest, err := os.ReadFile(filepath.Join(dir, "saasgen.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range []string{"name: acme", "module: github.com/acme/acme", "ci: none", "- billing", "- order_items"} {
-		if !strings.Contains(string(manifest), line+"\n") {
-			t.Errorf("saasgen.yaml lacks %q:\n%s", line, manifest)
-		}
-	}
+	s.assertCreated(t, dir, "name: acme", "module: github.com/acme/acme", "ci: none", "- billing", "- order_items")
 	final := s.screen()
 	t.Logf("after the run, 100x40:\n%s", final)
 	if !strings.Contains(final, "--module github.com/acme/acme --modules=billing,order_items --ci none") {
@@ -115,6 +103,13 @@ func TestWizardTTYNarrowTerminal(t *testing.T) {
 		}
 	}
 	s.send(keyEnter)
+	s.assertCreated(t, dir, "module: acme", "ci: github", "- projects")
+}
+
+// assertCreated waits for a successful exit and checks saasgen.yaml in dir
+// holds each of lines.
+func (s *ptySession) assertCreated(t *testing.T, dir string, lines ...string) {
+	t.Helper()
 	if code := s.exitCode(); code != ExitOK {
 		t.Fatalf("exit code %d, want 0; screen:\n%s", code, s.screen())
 	}
@@ -122,7 +117,7 @@ func TestWizardTTYNarrowTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range []string{"module: acme", "ci: github", "- projects"} {
+	for _, line := range lines {
 		if !strings.Contains(string(manifest), line+"\n") {
 			t.Errorf("saasgen.yaml lacks %q:\n%s", line, manifest)
 		}
