@@ -615,7 +615,7 @@ func (w *scopeWalker) declaredIn(name string, b blk) bool {
 // each identifier built from the probe's names, the names it must not take.
 func buildClashIndex(project, module *TemplateSet) (*clashIndex, error) {
 	probe := ModuleNames(clashProbeRaw)
-	pd := ProjectData{Name: "clashcheck", Module: "example.com/clashcheck", GoVersion: GoVersion, CI: CIChoices[0].Value, Modules: []Names{probe}, Version: "dev"}
+	pd := ProjectData{Name: "clashcheck", Module: "example.com/clashcheck", GoVersion: GoVersion, CI: CIChoices[0].Value, Modules: []Names{probe}}
 	files, err := project.Render(pd)
 	if err != nil {
 		return nil, fmt.Errorf("module name check: %w", err)

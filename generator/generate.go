@@ -28,7 +28,6 @@ type ProjectData struct {
 	GoVersion string
 	CI        string
 	Modules   []Names
-	Version   string
 }
 
 // ModuleData is what the module tree's templates see as dot.
@@ -68,7 +67,7 @@ func (g *Generator) Parse() error {
 }
 
 func (g *Generator) projectData(a Answers) ProjectData {
-	d := ProjectData{Name: a.Name, Module: a.Module, GoVersion: GoVersion, CI: a.CI, Version: g.Version}
+	d := ProjectData{Name: a.Name, Module: a.Module, GoVersion: GoVersion, CI: a.CI}
 	for _, m := range a.Modules {
 		d.Modules = append(d.Modules, ModuleNames(m))
 	}
