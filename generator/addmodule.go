@@ -53,14 +53,14 @@ func (g *Generator) AddModule(ctx context.Context, opts AddOptions) (*AddResult,
 	if err != nil {
 		return nil, err
 	}
-	raw := strings.ReplaceAll(strings.TrimSpace(opts.Name), "-", "_")
 	if err := ValidateModuleName(opts.Name); err != nil {
 		return nil, err
 	}
+	names := ModuleNames(opts.Name)
+	raw := names.Raw
 	if err := validateModuleList([]string{raw}, man.Modules); err != nil {
 		return nil, invalid("module name", opts.Name, "already exists in this project ("+strings.TrimPrefix(err.Error(), "module name ")+")")
 	}
-	names := ModuleNames(raw)
 	if err := g.CheckModuleNames(names); err != nil {
 		return nil, err
 	}

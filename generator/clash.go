@@ -52,7 +52,7 @@ func (g *Generator) ValidateModule(raw string) error {
 	if err := ValidateModuleName(raw); err != nil {
 		return err
 	}
-	return g.CheckModuleNames(ModuleNames(strings.ReplaceAll(strings.TrimSpace(raw), "-", "_")))
+	return g.CheckModuleNames(ModuleNames(raw))
 }
 
 // ValidateModuleList is ValidateModules followed by CheckModuleNames for each
@@ -62,7 +62,7 @@ func (g *Generator) ValidateModuleList(mods []string) error {
 		return err
 	}
 	for _, m := range mods {
-		if err := g.CheckModuleNames(ModuleNames(strings.ReplaceAll(strings.TrimSpace(m), "-", "_"))); err != nil {
+		if err := g.CheckModuleNames(ModuleNames(m)); err != nil {
 			return err
 		}
 	}
