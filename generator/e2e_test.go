@@ -45,13 +45,18 @@ func checkVerified(t *testing.T, rep *generator.Report, err error) {
 	}
 }
 
+// goCmd runs the go command in dir and returns its standard output. Its
+// standard error (progress such as "go: downloading", which a cold module
+// cache prints) is shown only when the command fails.
 func goCmd(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+		t.Fatalf("go %s in %s: %v\n%s%s", strings.Join(args, " "), dir, err, out, stderr.String())
 	}
 	return string(out)
 }
