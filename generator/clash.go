@@ -613,24 +613,54 @@ func (w *scopeWalker) declaredIn(name string, b blk) bool {
 
 // buildClashIndex renders both trees for the probe module and computes, for
 // each identifier built from the probe's names, the names it must not take.
+// The trees are rendered once per variant of the backend answers, so the
+// files of every choice (each session store, queue, CI provider) are checked.
 func buildClashIndex(project, module *TemplateSet) (*clashIndex, error) {
 	probe := ModuleNames(clashProbeRaw)
-	pd := ProjectData{Name: "clashcheck", Module: "example.com/clashcheck", GoVersion: GoVersion, CI: CIChoices[0].Value, Modules: []Names{probe}}
-	files, err := project.Render(pd)
-	if err != nil {
-		return nil, fmt.Errorf("module name check: %w", err)
-	}
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = f.Path
-	}
-	mfiles, err := module.Render(newModuleData(pd, probe, NextMigration(paths)))
-	if err != nil {
-		return nil, fmt.Errorf("module name check: %w", err)
-	}
-	files = mergeFiles(files, mfiles)
-
 	x := &clashIndex{probe: probe, forbidden: map[string]map[string]clash{}, probeDecls: map[string][]string{}}
+	for _, answers := range backendVariants() {
+		pd := ProjectData{Name: "clashcheck", Module: "example.com/clashcheck", GoVersion: GoVersion, CI: answers.CI, Sessions: answers.Sessions, Queue: answers.Queue, Modules: []Names{probe}}
+		files, err := project.Render(pd)
+		if err != nil {
+			return nil, fmt.Errorf("module name check: %w", err)
+		}
+		paths := make([]string, len(files))
+		for i, f := range files {
+			paths[i] = f.Path
+		}
+		mfiles, err := module.Render(newModuleData(pd, probe, NextMigration(paths)))
+		if err != nil {
+			return nil, fmt.Errorf("module name check: %w", err)
+		}
+		if err := x.analyze(mergeFiles(files, mfiles)); err != nil {
+			return nil, err
+		}
+	}
+	if len(x.order) == 0 || x.forbidden[probe.Package] == nil && x.forbidden[probe.Type] == nil {
+		return nil, fmt.Errorf("module name check: the probe module's identifiers were not found in the generated code")
+	}
+	return x, nil
+}
+
+// backendVariants returns answer sets in which every choice of every backend
+// appears at least once: variant i takes each backend's choice i, or its
+// last when it has fewer.
+func backendVariants() []Answers {
+	n := 0
+	for _, b := range Backends {
+		n = max(n, len(b.Choices))
+	}
+	variants := make([]Answers, n)
+	for i := range variants {
+		for _, b := range Backends {
+			b.Set(&variants[i], b.Choices[min(i, len(b.Choices)-1)].Value)
+		}
+	}
+	return variants
+}
+
+// analyze adds what the generated files forbid to x.
+func (x *clashIndex) analyze(files []File) error {
 	fset := token.NewFileSet()
 	var decls []*cDecl
 	var uses []cUse
@@ -640,7 +670,7 @@ func buildClashIndex(project, module *TemplateSet) (*clashIndex, error) {
 		}
 		af, err := parser.ParseFile(fset, f.Path, f.Content, parser.SkipObjectResolution)
 		if err != nil {
-			return nil, fmt.Errorf("module name check: generated %s: %w", f.Path, err)
+			return fmt.Errorf("module name check: generated %s: %w", f.Path, err)
 		}
 		w := &scopeWalker{fset: fset, pkg: path.Dir(f.Path) + ":" + af.Name.Name, file: f.Path}
 		w.walkFile(af)
@@ -763,8 +793,5 @@ func buildClashIndex(project, module *TemplateSet) (*clashIndex, error) {
 			}
 		}
 	}
-	if len(x.order) == 0 || x.forbidden[probe.Package] == nil && x.forbidden[probe.Type] == nil {
-		return nil, fmt.Errorf("module name check: the probe module's identifiers were not found in the generated code")
-	}
-	return x, nil
+	return nil
 }

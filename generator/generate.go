@@ -27,7 +27,19 @@ type ProjectData struct {
 	Module    string
 	GoVersion string
 	CI        string
+	Sessions  string
+	Queue     string
 	Modules   []Names
+}
+
+// Choice returns the value of the backend key (see Backends), for template
+// file selectors.
+func (d ProjectData) Choice(key string) string {
+	a := Answers{CI: d.CI, Sessions: d.Sessions, Queue: d.Queue}
+	if b, ok := BackendByKey(key); ok {
+		return b.Get(&a)
+	}
+	return ""
 }
 
 // ModuleData is what the module tree's templates see as dot.
@@ -39,6 +51,9 @@ type ModuleData struct {
 	// five digits, longer when needed (a project with timestamp versions).
 	MigrationPrefix string
 }
+
+// Choice returns the project's value of the backend key.
+func (d ModuleData) Choice(key string) string { return d.Project.Choice(key) }
 
 // Generator renders the embedded template trees. It holds no UI: progress
 // goes to Progress, results are returned.
@@ -67,7 +82,7 @@ func (g *Generator) Parse() error {
 }
 
 func (g *Generator) projectData(a Answers) ProjectData {
-	d := ProjectData{Name: a.Name, Module: a.Module, GoVersion: GoVersion, CI: a.CI}
+	d := ProjectData{Name: a.Name, Module: a.Module, GoVersion: GoVersion, CI: a.CI, Sessions: a.Sessions, Queue: a.Queue}
 	for _, m := range a.Modules {
 		d.Modules = append(d.Modules, ModuleNames(m))
 	}

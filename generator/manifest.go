@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/semver"
@@ -114,7 +115,12 @@ func ReadManifest(root, version string) (*Manifest, error) {
 	if semver.IsValid(version) && semver.IsValid(m.SaasgenVersion) && semver.Compare(m.SaasgenVersion, version) > 0 {
 		return nil, invalid(ManifestFile, path, fmt.Sprintf("was written by saasgen %s, newer than this saasgen %s: upgrade saasgen (go install github.com/saasgen/saasgen/cmd/saasgen@latest)", m.SaasgenVersion, version))
 	}
+	// A backend added after the project was generated is validated with its
+	// default; m keeps the answers as recorded, so upgrade can tell which
+	// were never chosen.
 	opts := Options{Answers: m.Answers}
+	opts.Modules = slices.Clone(m.Modules)
+	opts.FillDefaults()
 	opts.Dir = root
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

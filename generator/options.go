@@ -27,6 +27,53 @@ var CIChoices = []Choice{
 	{"none", "no CI workflow: bring your own"},
 }
 
+// SessionChoices are the accepted values of the sessions option.
+var SessionChoices = []Choice{
+	{"redis", "sessions in Redis, shared by every instance; Redis also holds the rate limits"},
+	{"postgres", "sessions in a PostgreSQL table: one service less to run; Redis still holds the rate limits"},
+}
+
+// QueueChoices are the accepted values of the queue option.
+var QueueChoices = []Choice{
+	{"river", "River on PostgreSQL: a job is enqueued in the same transaction as the write that needs it"},
+	{"asynq", "Asynq on Redis: jobs live in Redis, outside the database's transactions"},
+}
+
+// Backend is an enumerated answer that chooses between whole alternatives of
+// the generated project: a CI provider, a session store, a job queue. Its key
+// is at once the answers-file key, the flag name, the key in saasgen.yaml
+// and the key of template file selectors (store[sessions=redis].go.tmpl).
+type Backend struct {
+	Key      string
+	Question string // the wizard's title for it
+	Choices  []Choice
+	Default  string
+	field    func(*Answers) *string
+}
+
+// Get returns the backend's value in a.
+func (b Backend) Get(a *Answers) string { return *b.field(a) }
+
+// Set sets the backend's value in a.
+func (b Backend) Set(a *Answers, v string) { *b.field(a) = v }
+
+// Backends are every enumerated answer, in the order the wizard asks them.
+var Backends = []Backend{
+	{Key: "ci", Question: "CI workflow", Choices: CIChoices, Default: "github", field: func(a *Answers) *string { return &a.CI }},
+	{Key: "sessions", Question: "Session store", Choices: SessionChoices, Default: "redis", field: func(a *Answers) *string { return &a.Sessions }},
+	{Key: "queue", Question: "Job queue", Choices: QueueChoices, Default: "river", field: func(a *Answers) *string { return &a.Queue }},
+}
+
+// BackendByKey returns the backend with key, if there is one.
+func BackendByKey(key string) (Backend, bool) {
+	for _, b := range Backends {
+		if b.Key == key {
+			return b, true
+		}
+	}
+	return Backend{}, false
+}
+
 // DefaultModules is the example module a project gets when no modules are
 // chosen, so the pattern every later module follows is visible on day one.
 var DefaultModules = []string{"projects"}
@@ -34,10 +81,25 @@ var DefaultModules = []string{"projects"}
 // Answers are the choices that shape a generated project. saasgen.yaml
 // records them so later commands (add module, upgrade) can re-render.
 type Answers struct {
-	Name    string   `yaml:"name" json:"name"`
-	Module  string   `yaml:"module" json:"module"`
-	CI      string   `yaml:"ci" json:"ci"`
-	Modules []string `yaml:"modules" json:"modules"`
+	Name     string   `yaml:"name" json:"name"`
+	Module   string   `yaml:"module" json:"module"`
+	CI       string   `yaml:"ci" json:"ci"`
+	Sessions string   `yaml:"sessions" json:"sessions"`
+	Queue    string   `yaml:"queue" json:"queue"`
+	Modules  []string `yaml:"modules" json:"modules"`
+}
+
+// FillDefaults gives every backend that has no value its default (a manifest
+// written before the backend existed) and returns the keys it filled.
+func (a *Answers) FillDefaults() []string {
+	var filled []string
+	for _, b := range Backends {
+		if b.Get(a) == "" {
+			b.Set(a, b.Default)
+			filled = append(filled, b.Key)
+		}
+	}
+	return filled
 }
 
 // Options is everything `saasgen new` needs. Flags, the answers file and the
@@ -54,7 +116,9 @@ type Options struct {
 // DefaultOptions returns the options a run with --yes and nothing else uses,
 // less the name, which has no default.
 func DefaultOptions() Options {
-	return Options{Answers: Answers{CI: "github", Modules: slices.Clone(DefaultModules)}}
+	o := Options{Answers: Answers{Modules: slices.Clone(DefaultModules)}}
+	o.FillDefaults()
+	return o
 }
 
 // Normalize fills values derived from others: the module path and target
@@ -90,8 +154,10 @@ func (o *Options) Validate() error {
 	if err := ValidateModulePath(o.Module); err != nil {
 		return err
 	}
-	if err := ValidateChoice("--ci", o.CI, CIChoices); err != nil {
-		return err
+	for _, b := range Backends {
+		if err := ValidateChoice("--"+b.Key, b.Get(&o.Answers), b.Choices); err != nil {
+			return err
+		}
 	}
 	return ValidateModules(o.Modules)
 }
@@ -147,6 +213,8 @@ type AnswersFile struct {
 	Name       *string   `yaml:"name"`
 	Module     *string   `yaml:"module"`
 	CI         *string   `yaml:"ci"`
+	Sessions   *string   `yaml:"sessions"`
+	Queue      *string   `yaml:"queue"`
 	Modules    *[]string `yaml:"modules"`
 	Dir        *string   `yaml:"dir"`
 	Force      *bool     `yaml:"force"`
@@ -172,7 +240,7 @@ func ParseAnswers(name string, data []byte) (*AnswersFile, error) {
 	var f AnswersFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	const accepted = "; accepted keys: name, module, ci, modules, dir, force, no-git, skip-verify"
+	const accepted = "; accepted keys: name, module, ci, sessions, queue, modules, dir, force, no-git, skip-verify"
 	if err := dec.Decode(&f); err != nil {
 		if errors.Is(err, io.EOF) { // an empty file answers nothing
 			return &f, nil
@@ -186,11 +254,26 @@ func ParseAnswers(name string, data []byte) (*AnswersFile, error) {
 	return &f, nil
 }
 
+// Backend returns the file's value for the backend key, nil when absent.
+func (f *AnswersFile) Backend(key string) *string {
+	switch key {
+	case "ci":
+		return f.CI
+	case "sessions":
+		return f.Sessions
+	case "queue":
+		return f.Queue
+	}
+	return nil
+}
+
 // ApplyTo copies every value present in the file onto o.
 func (f *AnswersFile) ApplyTo(o *Options) {
 	setIf(&o.Name, f.Name)
 	setIf(&o.Module, f.Module)
 	setIf(&o.CI, f.CI)
+	setIf(&o.Sessions, f.Sessions)
+	setIf(&o.Queue, f.Queue)
 	setIf(&o.Dir, f.Dir)
 	setIf(&o.Force, f.Force)
 	setIf(&o.NoGit, f.NoGit)

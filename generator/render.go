@@ -6,6 +6,7 @@ import (
 	"go/format"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"text/template"
@@ -33,9 +34,79 @@ type TemplateSet struct {
 }
 
 type parsedTemplate struct {
-	src  string // path in the FS, for error messages
-	path *template.Template
-	body *template.Template
+	src       string // path in the FS, for error messages
+	path      *template.Template
+	body      *template.Template
+	selectors []selector // all must hold for the file to be rendered
+}
+
+// A selector in a template's file name, name[key=value].ext.tmpl or
+// name[key=v1|v2].ext.tmpl, renders the file only when the backend key (see
+// Backends) has one of the values. The selector is not part of the output
+// name: store[sessions=redis].go.tmpl and store[sessions=postgres].go.tmpl
+// are the two alternatives of store.go. A backend choice thus selects whole
+// files instead of scattering conditions through shared ones.
+type selector struct {
+	key    string
+	values []string
+}
+
+var selectorRE = regexp.MustCompile(`\[([a-z]+)=([a-z0-9|]+)\]`)
+
+// parseSelectors removes the selectors from the file name of rel and checks
+// each names a backend and some of its choices.
+func parseSelectors(rel string) (string, []selector, error) {
+	dir, base := path.Split(rel)
+	var sels []selector
+	for _, m := range selectorRE.FindAllStringSubmatch(base, -1) {
+		b, ok := BackendByKey(m[1])
+		if !ok {
+			return "", nil, fmt.Errorf("selector %s names no answer; selectors use one of: %s", m[0], strings.Join(backendKeys(), ", "))
+		}
+		values := strings.Split(m[2], "|")
+		for _, v := range values {
+			if err := ValidateChoice(b.Key, v, b.Choices); err != nil {
+				return "", nil, fmt.Errorf("selector %s: %w", m[0], err)
+			}
+		}
+		sels = append(sels, selector{key: b.Key, values: values})
+	}
+	base = selectorRE.ReplaceAllString(base, "")
+	if strings.ContainsAny(base, "[]") {
+		return "", nil, fmt.Errorf("file name %s has a malformed selector; write name[key=value].ext.tmpl", path.Base(rel))
+	}
+	return dir + base, sels, nil
+}
+
+func backendKeys() []string {
+	keys := make([]string, len(Backends))
+	for i, b := range Backends {
+		keys[i] = b.Key
+	}
+	return keys
+}
+
+// Chooser is the template data of a tree whose files have selectors: it
+// answers the value of a backend key.
+type Chooser interface {
+	Choice(key string) string
+}
+
+// selected reports whether every selector of t holds for data.
+func (t parsedTemplate) selected(data any) (bool, error) {
+	if len(t.selectors) == 0 {
+		return true, nil
+	}
+	c, ok := data.(Chooser)
+	if !ok {
+		return false, fmt.Errorf("template %s has a selector, but its data (%T) has no Choice method", t.src, data)
+	}
+	for _, s := range t.selectors {
+		if !slices.Contains(s.values, c.Choice(s.key)) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func funcMap() template.FuncMap {
@@ -57,7 +128,10 @@ func ParseTemplates(fsys fs.FS, root string) (*TemplateSet, error) {
 		if err != nil {
 			return err
 		}
-		rel := strings.TrimSuffix(strings.TrimPrefix(p, root+"/"), TemplateExt)
+		rel, sels, err := parseSelectors(strings.TrimSuffix(strings.TrimPrefix(p, root+"/"), TemplateExt))
+		if err != nil {
+			return fmt.Errorf("template %s: %w", p, err)
+		}
 		pt, err := template.New(p + " (path)").Option("missingkey=error").Funcs(funcMap()).Parse(rel)
 		if err != nil {
 			return fmt.Errorf("template path %s: %w", p, err)
@@ -66,7 +140,7 @@ func ParseTemplates(fsys fs.FS, root string) (*TemplateSet, error) {
 		if err != nil {
 			return fmt.Errorf("template %w", err)
 		}
-		set.files = append(set.files, parsedTemplate{src: p, path: pt, body: bt})
+		set.files = append(set.files, parsedTemplate{src: p, path: pt, body: bt, selectors: sels})
 		return nil
 	})
 	if err != nil {
@@ -76,13 +150,20 @@ func ParseTemplates(fsys fs.FS, root string) (*TemplateSet, error) {
 }
 
 // Render executes every template with data and returns the files sorted by
-// path. A path that renders with an empty segment, or a body that renders to
+// path. A file whose selectors do not hold for data (see selector), a path
+// that renders with an empty segment, or a body that renders to
 // nothing but white space, is left out: that is how a template is made
 // conditional. Go files are formatted with go/format.
 func (s *TemplateSet) Render(data any) ([]File, error) {
 	files := make([]File, 0, len(s.files))
 	seen := map[string]string{}
 	for _, t := range s.files {
+		if ok, err := t.selected(data); err != nil || !ok {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
 		p, err := execute(t.path, data)
 		if err != nil {
 			return nil, err

@@ -46,12 +46,60 @@ func TestRenderRules(t *testing.T) {
 	}
 }
 
+// TestRenderSelectors: a backend choice selects whole files by the
+// [key=value] selector in their names; the selector is not in the output.
+func TestRenderSelectors(t *testing.T) {
+	fsys := fstest.MapFS{
+		"t/store[sessions=redis].go.tmpl":            {Data: []byte("package s\n\nconst Store = \"redis\"\n")},
+		"t/store[sessions=postgres].go.tmpl":         {Data: []byte("package s\n\nconst Store = \"postgres\"\n")},
+		"t/ci/[ci=github]ci.yml.tmpl":                {Data: []byte("lint: true")},
+		"t/worker[queue=asynq][sessions=redis].tmpl": {Data: []byte("both")},
+		"t/jobs[queue=river|asynq].txt.tmpl":         {Data: []byte("x")},
+		"t/always.txt.tmpl":                          {Data: []byte("x")},
+	}
+	set, err := ParseTemplates(fsys, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		data ProjectData
+		want string
+	}{
+		{ProjectData{CI: "github", Sessions: "redis", Queue: "river"}, "always.txt ci/ci.yml jobs.txt store.go=redis"},
+		{ProjectData{CI: "none", Sessions: "postgres", Queue: "asynq"}, "always.txt jobs.txt store.go=postgres"},
+		{ProjectData{CI: "none", Sessions: "redis", Queue: "asynq"}, "always.txt jobs.txt store.go=redis worker"},
+	} {
+		files, err := set.Render(tc.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range files {
+			name := f.Path
+			if name == "store.go" {
+				name += "=" + strings.Trim(strings.TrimPrefix(strings.TrimSpace(string(f.Content)), "package s\n\nconst Store = "), `"`)
+			}
+			got = append(got, name)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%+v rendered %q, want %q", tc.data, got, tc.want)
+		}
+	}
+	// Data without backend answers cannot decide a selector.
+	if _, err := set.Render(map[string]string{}); err == nil || !strings.Contains(err.Error(), "selector") {
+		t.Errorf("Render with data lacking Choice = %v, want an error naming the selector", err)
+	}
+}
+
 func TestParseTemplatesRefusesBadTrees(t *testing.T) {
 	for name, fsys := range map[string]fstest.MapFS{
 		"no .tmpl suffix":  {"t/README.md": {Data: []byte("x")}},
 		"broken template":  {"t/a.txt.tmpl": {Data: []byte("{{.Name")}},
 		"broken path":      {"t/{{.Name/a.tmpl": {Data: []byte("x")}},
 		"unknown function": {"t/a.txt.tmpl": {Data: []byte("{{now}}")}},
+		"unknown selector": {"t/a[colour=red].txt.tmpl": {Data: []byte("x")}},
+		"unknown choice":   {"t/a[queue=kafka].txt.tmpl": {Data: []byte("x")}},
+		"bad selector":     {"t/a[queue].txt.tmpl": {Data: []byte("x")}},
 	} {
 		if _, err := ParseTemplates(fsys, "t"); err == nil {
 			t.Errorf("%s: ParseTemplates succeeded, want an error", name)

@@ -30,11 +30,11 @@ type newOptions struct {
 	interactive bool
 }
 
-// Answer keys, shared by flags, the answers file and the wizard.
+// Answer keys, shared by flags, the answers file and the wizard; each
+// generator.Backends entry is an answer too, keyed by its Key.
 const (
 	keyName    = "name"
 	keyModule  = "module"
-	keyCI      = "ci"
 	keyModules = "modules"
 )
 
@@ -60,7 +60,7 @@ set; otherwise the report lists them as skipped with the command that runs them.
 Exit codes: 0 success, 1 a step failed (verification, git), 2 bad input (nothing
 written), 130 interrupted (nothing written).`,
 		Example: `  saasgen new acme --yes
-  saasgen new acme --module github.com/acme/acme --modules projects,invoices --ci github
+  saasgen new acme --module github.com/acme/acme --modules projects,invoices --ci github --sessions postgres --queue asynq
   saasgen new --config examples/full.yaml --yes --json
   saasgen new acme --dry-run
   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres saasgen new acme -y`,
@@ -78,7 +78,9 @@ written), 130 interrupted (nothing written).`,
 	f := cmd.Flags()
 	f.StringVar(&file.Module, keyModule, "", "Go module path of the new project (default: the project name)")
 	f.StringSliceVar(&file.Modules, keyModules, generator.DefaultModules, "domain modules to create, comma-separated; --modules= for none")
-	addEnumFlag(cmd, &file.CI, keyCI, generator.CIChoices, "CI workflow to generate")
+	for _, b := range generator.Backends {
+		addEnumFlag(cmd, b, &file.Answers)
+	}
 	f.StringVar(&file.Dir, "dir", "", "directory to create (default: ./NAME)")
 	f.StringVar(&o.configPath, "config", "", "YAML answers file (keys as the flags; flags win)")
 	f.BoolVarP(&o.yes, "yes", "y", false, "accept defaults for every answer not given; never ask")
@@ -101,7 +103,11 @@ func (o *newOptions) collect(cmd *cobra.Command, args []string, flags generator.
 			return err
 		}
 		af.ApplyTo(&o.opts)
-		for key, set := range map[string]bool{keyName: af.Name != nil, keyModule: af.Module != nil, keyCI: af.CI != nil, keyModules: af.Modules != nil} {
+		given := map[string]bool{keyName: af.Name != nil, keyModule: af.Module != nil, keyModules: af.Modules != nil}
+		for _, b := range generator.Backends {
+			given[b.Key] = af.Backend(b.Key) != nil
+		}
+		for key, set := range given {
 			o.given[key] = o.given[key] || set
 		}
 	}
@@ -113,7 +119,9 @@ func (o *newOptions) collect(cmd *cobra.Command, args []string, flags generator.
 		}
 	}
 	apply(keyModule, func() { o.opts.Module = flags.Module })
-	apply(keyCI, func() { o.opts.CI = flags.CI })
+	for _, b := range generator.Backends {
+		apply(b.Key, func() { b.Set(&o.opts.Answers, b.Get(&flags.Answers)) })
+	}
 	apply(keyModules, func() { o.opts.Modules = flags.Modules })
 	apply("dir", func() { o.opts.Dir = flags.Dir })
 	apply("no-git", func() { o.opts.NoGit = flags.NoGit })
@@ -208,7 +216,9 @@ func NonInteractiveCommand(opts generator.Options) string {
 	if !slices.Equal(opts.Modules, generator.DefaultModules) {
 		parts = append(parts, "--modules="+shellQuote(strings.Join(opts.Modules, ",")))
 	}
-	parts = append(parts, "--ci", opts.CI)
+	for _, b := range generator.Backends {
+		parts = append(parts, "--"+b.Key, b.Get(&opts.Answers))
+	}
 	if opts.Dir != opts.Name {
 		parts = append(parts, "--dir", shellQuote(opts.Dir))
 	}

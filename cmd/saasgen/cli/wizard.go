@@ -94,9 +94,11 @@ func validateGiven(o *newOptions) error {
 			return err
 		}
 	}
-	if o.given[keyCI] {
-		if err := generator.ValidateChoice("--ci", o.opts.CI, generator.CIChoices); err != nil {
-			return err
+	for _, b := range generator.Backends {
+		if o.given[b.Key] {
+			if err := generator.ValidateChoice("--"+b.Key, b.Get(&o.opts.Answers), b.Choices); err != nil {
+				return err
+			}
 		}
 	}
 	if o.given[keyModules] {
@@ -123,10 +125,10 @@ func parseModules(s string) []string {
 // wizardAnswers are the wizard's text answers, applied to the options after
 // the form. A question that was not asked keeps its options value.
 type wizardAnswers struct {
-	asked   map[string]bool
-	module  string
-	modules string
-	ci      string
+	asked    map[string]bool
+	module   string
+	modules  string
+	backends map[string]*string // by backend key
 }
 
 func (a *wizardAnswers) applyTo(opts *generator.Options) {
@@ -136,8 +138,10 @@ func (a *wizardAnswers) applyTo(opts *generator.Options) {
 	if a.asked[keyModules] {
 		opts.Modules = parseModules(a.modules)
 	}
-	if a.asked[keyCI] {
-		opts.CI = a.ci
+	for _, b := range generator.Backends {
+		if a.asked[b.Key] {
+			b.Set(&opts.Answers, *a.backends[b.Key])
+		}
 	}
 }
 
@@ -187,14 +191,14 @@ func (p *prompter) moduleNameForm() (*huh.Form, *string) {
 	)), &name
 }
 
-// answersForm asks the Go module path, the initial modules and the CI
-// workflow, each unless given. It returns a nil form when all were given.
+// answersForm asks the Go module path, the initial modules and each backend
+// (CI workflow, session store, job queue), each unless given. It returns a nil form when all were given.
 func (p *prompter) answersForm(opts generator.Options, given map[string]bool) (*huh.Form, *wizardAnswers) {
 	ans := &wizardAnswers{
-		asked:   map[string]bool{},
-		module:  opts.Module,
-		modules: strings.Join(opts.Modules, ","),
-		ci:      opts.CI,
+		asked:    map[string]bool{},
+		module:   opts.Module,
+		modules:  strings.Join(opts.Modules, ","),
+		backends: map[string]*string{},
 	}
 	if ans.module == "" {
 		// The generator's default: the project name, which `go mod init`
@@ -215,9 +219,13 @@ func (p *prompter) answersForm(opts generator.Options, given map[string]bool) (*
 			"domain modules, comma-separated, e.g. projects,billing; - for none",
 			&ans.modules, func(s string) error { return p.gen.ValidateModuleList(parseModules(s)) })))
 	}
-	if !given[keyCI] {
-		ans.asked[keyCI] = true
-		groups = append(groups, huh.NewGroup(p.choice("CI workflow", "--"+keyCI, generator.CIChoices, &ans.ci)))
+	for _, b := range generator.Backends {
+		value := b.Get(&opts.Answers)
+		ans.backends[b.Key] = &value
+		if !given[b.Key] {
+			ans.asked[b.Key] = true
+			groups = append(groups, huh.NewGroup(p.choice(b.Question, "--"+b.Key, b.Choices, &value)))
+		}
 	}
 	if len(groups) == 0 {
 		return nil, ans
@@ -267,9 +275,11 @@ func summaryText(opts generator.Options) string {
 		{"Go module path", opts.Module},
 		{"Directory", opts.Dir},
 		{"Modules", modules},
-		{"CI workflow", opts.CI},
-		{"Then", strings.Join(then, "; ")},
 	}
+	for _, b := range generator.Backends {
+		rows = append(rows, [2]string{b.Question, b.Get(&opts.Answers)})
+	}
+	rows = append(rows, [2]string{"Then", strings.Join(then, "; ")})
 	var b strings.Builder
 	for i, r := range rows {
 		if i > 0 {
@@ -362,10 +372,23 @@ func (p *prompter) run(ctx context.Context, form *huh.Form) error {
 	// process is about to exit; the read is abandoned).
 	in := &lineReader{r: p.in}
 	done := make(chan error, 1)
-	go func() { done <- form.WithInput(in).RunWithContext(ctx) }()
+	go func() {
+		// huh's line-by-line select indexes its options with what it read;
+		// at end of input that is nothing and it panics. End of input is a
+		// cancel; any other panic is a bug to report as such.
+		defer func() {
+			if r := recover(); r != nil {
+				if !in.eof {
+					panic(r)
+				}
+				done <- errCanceled
+			}
+		}()
+		done <- form.WithInput(in).RunWithContext(ctx)
+	}()
 	select {
 	case err := <-done:
-		if err == nil && in.eof {
+		if err == nil && in.eof || errors.Is(err, errCanceled) {
 			return errCanceled
 		}
 		return formError(ctx, err)

@@ -55,6 +55,8 @@ func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
 		"not a path!", "github.com/acme/acme", // module path
 		"billing,internal", "order-items,order_items", "billing,order-items", // modules
 		"3", "2", // CI: out of range, then "none"
+		"2", // sessions: postgres
+		"2", // queue: asynq
 		"y", // confirm
 	))
 	o := wizardOptions(streams, map[string]bool{}, nil)
@@ -63,8 +65,8 @@ func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
 	}
 
 	got := o.opts
-	want := generator.Answers{Name: "acme", Module: "github.com/acme/acme", CI: "none", Modules: []string{"billing", "order_items"}}
-	if got.Name != want.Name || got.Module != want.Module || got.CI != want.CI || !slices.Equal(got.Modules, want.Modules) {
+	want := generator.Answers{Name: "acme", Module: "github.com/acme/acme", CI: "none", Sessions: "postgres", Queue: "asynq", Modules: []string{"billing", "order_items"}}
+	if got.Name != want.Name || got.Module != want.Module || got.CI != want.CI || got.Sessions != want.Sessions || got.Queue != want.Queue || !slices.Equal(got.Modules, want.Modules) {
 		t.Errorf("answers = %+v, want %+v", got.Answers, want)
 	}
 	if got.Dir != "acme" {
@@ -109,12 +111,12 @@ func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
 }
 
 func TestWizardDefaultsOnEnter(t *testing.T) {
-	streams, out := accessibleStreams(lines("", "", "", ""))
+	streams, out := accessibleStreams(lines("", "", "", "", "", ""))
 	o := wizardOptions(streams, map[string]bool{keyName: true}, func(opts *generator.Options) { opts.Name = "acme" })
 	if err := runWizard(context.Background(), o); err != nil {
 		t.Fatalf("runWizard: %v\n%s", err, out)
 	}
-	if o.opts.Module != "acme" || o.opts.CI != "github" || !slices.Equal(o.opts.Modules, generator.DefaultModules) {
+	if o.opts.Module != "acme" || o.opts.CI != "github" || o.opts.Sessions != "redis" || o.opts.Queue != "river" || !slices.Equal(o.opts.Modules, generator.DefaultModules) {
 		t.Errorf("Enter everywhere gave %+v, want the generator's defaults", o.opts.Answers)
 	}
 	text := out.String()
@@ -126,9 +128,19 @@ func TestWizardDefaultsOnEnter(t *testing.T) {
 	}
 }
 
+// TestWizardEndOfInputAtAChoiceCancels: Ctrl-D while a choice waits (line by
+// line) cancels the run; it must neither crash nor take the defaults.
+func TestWizardEndOfInputAtAChoiceCancels(t *testing.T) {
+	streams, out := accessibleStreams(lines("", "")) // module path, modules; then end of input
+	o := wizardOptions(streams, map[string]bool{keyName: true}, func(opts *generator.Options) { opts.Name = "acme" })
+	if err := runWizard(context.Background(), o); !errors.Is(err, errCanceled) {
+		t.Fatalf("runWizard at end of input = %v, want errCanceled\n%s", err, out)
+	}
+}
+
 func TestWizardGivenAnswersAreNotAsked(t *testing.T) {
 	given := map[string]bool{keyName: true, keyModule: true, keyModules: true}
-	streams, out := accessibleStreams(lines("", "y"))
+	streams, out := accessibleStreams(lines("", "", "", "y"))
 	o := wizardOptions(streams, given, func(opts *generator.Options) {
 		opts.Name, opts.Module, opts.Modules = "acme", "example.com/acme", []string{"invoices"}
 		opts.NoGit = true
@@ -155,7 +167,10 @@ func TestWizardGivenAnswersAreNotAsked(t *testing.T) {
 	}
 
 	// With everything given only the summary and the confirmation remain.
-	all := map[string]bool{keyName: true, keyModule: true, keyModules: true, keyCI: true}
+	all := map[string]bool{keyName: true, keyModule: true, keyModules: true}
+	for _, b := range generator.Backends {
+		all[b.Key] = true
+	}
 	streams, out = accessibleStreams(lines("y"))
 	o = wizardOptions(streams, all, func(opts *generator.Options) { opts.Name = "acme" })
 	if err := runWizard(context.Background(), o); err != nil {
@@ -167,7 +182,7 @@ func TestWizardGivenAnswersAreNotAsked(t *testing.T) {
 }
 
 func TestWizardNoModules(t *testing.T) {
-	streams, out := accessibleStreams(lines("", "-", "", "y"))
+	streams, out := accessibleStreams(lines("", "-", "", "", "", "y"))
 	o := wizardOptions(streams, map[string]bool{keyName: true}, func(opts *generator.Options) { opts.Name = "acme" })
 	if err := runWizard(context.Background(), o); err != nil {
 		t.Fatalf("runWizard: %v\n%s", err, out)
@@ -182,7 +197,7 @@ func TestWizardNoModules(t *testing.T) {
 
 func TestWizardCanceled(t *testing.T) {
 	for name, input := range map[string]string{
-		"no at the confirmation": lines("", "", "", "n"),
+		"no at the confirmation": lines("", "", "", "", "", "n"),
 		"end of input mid-form":  lines("github.com/acme/acme"),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -210,7 +225,7 @@ func TestWizardRefusesBadGivenAnswerBeforeAsking(t *testing.T) {
 // The answers the wizard collects, replayed through the printed command
 // line, give the same options.
 func TestWizardNonInteractiveCommandReplaysAnswers(t *testing.T) {
-	streams, out := accessibleStreams(lines("acme", "github.com/acme/acme", "billing, order-items", "2", "y"))
+	streams, out := accessibleStreams(lines("acme", "github.com/acme/acme", "billing, order-items", "2", "2", "2", "y"))
 	o := wizardOptions(streams, map[string]bool{}, nil)
 	if err := runWizard(context.Background(), o); err != nil {
 		t.Fatalf("runWizard: %v\n%s", err, out)
@@ -228,7 +243,7 @@ func TestWizardNonInteractiveCommandReplaysAnswers(t *testing.T) {
 		t.Errorf("%s: does not pass --yes", line)
 	}
 	a, b := o.opts.Answers, replay.opts.Answers
-	if a.Name != b.Name || a.Module != b.Module || a.CI != b.CI || !slices.Equal(a.Modules, b.Modules) {
+	if a.Name != b.Name || a.Module != b.Module || a.CI != b.CI || a.Sessions != b.Sessions || a.Queue != b.Queue || !slices.Equal(a.Modules, b.Modules) {
 		t.Errorf("%s\nreplays %+v, want %+v", line, b, a)
 	}
 }

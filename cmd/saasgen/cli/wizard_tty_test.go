@@ -48,6 +48,10 @@ func TestWizardTTYCreatesProject(t *testing.T) {
 
 	s.waitFor("CI workflow", "none: no CI workflow")
 	s.send(keyDown + keyEnter)
+	s.waitFor("Session store", "postgres: sessions in a PostgreSQL table")
+	s.send(keyDown + keyEnter)
+	s.waitFor("Job queue", "asynq: Asynq on Redis")
+	s.send(keyEnter)
 
 	screen := s.waitFor("Summary", "Create the project?")
 	t.Logf("summary step, 100x40:\n%s", screen)
@@ -56,6 +60,8 @@ func TestWizardTTYCreatesProject(t *testing.T) {
 		"Go module path  github.com/acme/acme",
 		"Modules         billing, order_items",
 		"CI workflow     none",
+		"Session store   postgres",
+		"Job queue       river",
 		"Then            write the files",
 	} {
 		if !strings.Contains(screen, row) {
@@ -63,10 +69,13 @@ func TestWizardTTYCreatesProject(t *testing.T) {
 		}
 	}
 	s.send(keyEnter)
-	s.assertCreated(t, dir, "name: acme", "module: github.com/acme/acme", "ci: none", "- billing", "- order_items")
+	s.assertCreated(t, dir, "name: acme", "module: github.com/acme/acme", "ci: none", "sessions: postgres", "queue: river", "- billing", "- order_items")
 	final := s.screen()
 	t.Logf("after the run, 100x40:\n%s", final)
-	if !strings.Contains(final, "--module github.com/acme/acme --modules=billing,order_items --ci none") {
+	// The command is wider than the screen, which wraps it (and drops the
+	// space at the end of a row): compare without white space.
+	squeeze := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	if !strings.Contains(squeeze(final), squeeze("--module github.com/acme/acme --modules=billing,order_items --ci none --sessions postgres --queue river")) {
 		t.Errorf("the equivalent command line is not printed:\n%s", final)
 	}
 	// The forms ran on the alternate screen: what stays is the record of
@@ -95,15 +104,19 @@ func TestWizardTTYNarrowTerminal(t *testing.T) {
 		t.Errorf("the github choice's description is cut:\n%s", screen)
 	}
 	s.send(keyEnter)
+	s.waitFor("Session store")
+	s.send(keyEnter)
+	s.waitFor("Job queue")
+	s.send(keyEnter)
 	screen = s.waitFor("Summary", "Create the project?")
 	t.Logf("summary step, 60x30:\n%s", screen)
-	for _, row := range []string{"Go module path  acme", "Modules         projects", "CI workflow     github"} {
+	for _, row := range []string{"Go module path  acme", "Modules         projects", "CI workflow     github", "Session store   redis", "Job queue       river"} {
 		if !strings.Contains(screen, row) {
 			t.Errorf("summary lacks %q", row)
 		}
 	}
 	s.send(keyEnter)
-	s.assertCreated(t, dir, "module: acme", "ci: github", "- projects")
+	s.assertCreated(t, dir, "module: acme", "ci: github", "sessions: redis", "queue: river", "- projects")
 }
 
 // assertCreated waits for a successful exit and checks saasgen.yaml in dir
@@ -139,6 +152,10 @@ func TestWizardTTYCancel(t *testing.T) {
 			s.send(keyEnter)
 			s.waitFor("CI workflow")
 			s.send(keyEnter)
+			s.waitFor("Session store")
+			s.send(keyEnter)
+			s.waitFor("Job queue")
+			s.send(keyEnter)
 			s.waitFor("Summary")
 			s.send(keyEsc)
 		},
@@ -148,6 +165,10 @@ func TestWizardTTYCancel(t *testing.T) {
 			s.waitFor("Initial modules")
 			s.send(keyEnter)
 			s.waitFor("CI workflow")
+			s.send(keyEnter)
+			s.waitFor("Session store")
+			s.send(keyEnter)
+			s.waitFor("Job queue")
 			s.send(keyEnter)
 			s.waitFor("Summary")
 			s.send("n")
