@@ -335,7 +335,7 @@ func TestShutdownIsBounded(t *testing.T) {
 
 	logs, took := s.wait(t, grace+10*time.Second)
 	t.Logf("exited %s after SIGTERM, grace period %s", took, grace)
-	if limit := grace + 2500*time.Millisecond; took > limit {
+	if limit := grace + 3*time.Second; took > limit { // 2s documented, 1s for a loaded machine
 		t.Errorf("the process exited %s after SIGTERM; the bound is %s", took, limit)
 	}
 	select {

@@ -318,7 +318,7 @@ func TestServeDrains(t *testing.T) {
 	<-started
 	stop()
 
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for {
 		r := <-getAsync(base + "/readyz")
 		if r.err == nil && r.status == http.StatusServiceUnavailable && strings.Contains(r.body, "draining") {
@@ -395,7 +395,7 @@ func TestServeBoundsShutdown(t *testing.T) {
 			if err := <-served; err != nil {
 				t.Fatalf("Serve: %v", err)
 			}
-			if d, limit := time.Since(begin), grace+httpx.CancelMargin+500*time.Millisecond; d > limit {
+			if d, limit := time.Since(begin), grace+httpx.CancelMargin+time.Second; d > limit {
 				t.Errorf("Serve took %s to return, more than %s", d, limit)
 			}
 			r := <-inflight
