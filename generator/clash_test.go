@@ -224,8 +224,8 @@ func FuzzCheckModuleNames(f *testing.F) {
 		if generator.ValidateModuleName(raw) != nil {
 			return
 		}
-		if err := g.ValidateModule(raw); err != nil && !generator.IsInputError(err) {
-			t.Fatalf("ValidateModule(%q) = %v, want nil or an *InputError", raw, err)
+		if err := g.ValidateModuleList([]string{raw}); err != nil && !generator.IsInputError(err) {
+			t.Fatalf("ValidateModuleList(%q) = %v, want nil or an *InputError", raw, err)
 		}
 	})
 }

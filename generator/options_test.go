@@ -2,6 +2,8 @@ package generator
 
 import (
 	"slices"
+
+	"github.com/saasgen/saasgen/templates"
 	"strings"
 	"testing"
 )
@@ -20,10 +22,13 @@ func TestParseAnswers(t *testing.T) {
 	if !slices.Equal(o.Modules, []string{"order_items", "billing"}) {
 		t.Errorf("modules = %q, want order_items billing", o.Modules)
 	}
-	if err := o.Validate(); err != nil {
+	if _, err := testGen.Validate(o); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
 }
+
+// testGen renders the embedded templates.
+var testGen = &Generator{Templates: templates.FS, Version: "dev"}
 
 func TestParseAnswersEmptyAndAbsentKeys(t *testing.T) {
 	for _, src := range []string{"", "# nothing\n"} {
@@ -69,7 +74,7 @@ func TestValidateOptions(t *testing.T) {
 		o.Normalize()
 		return o
 	}
-	if err := func() error { o := base(); return o.Validate() }(); err != nil {
+	if _, err := testGen.Validate(base()); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
 	for name, mutate := range map[string]func(*Options){
@@ -83,7 +88,7 @@ func TestValidateOptions(t *testing.T) {
 	} {
 		o := base()
 		mutate(&o)
-		if err := o.Validate(); err == nil || !IsInputError(err) {
+		if _, err := testGen.Validate(o); err == nil || !IsInputError(err) {
 			t.Errorf("%s: Validate() = %v, want an *InputError", name, err)
 		}
 	}
@@ -107,7 +112,7 @@ func FuzzParseAnswers(f *testing.F) {
 		o := DefaultOptions()
 		af.ApplyTo(&o)
 		o.Normalize()
-		if err := o.Validate(); err != nil && !IsInputError(err) {
+		if _, err := testGen.Validate(o); err != nil && !IsInputError(err) {
 			t.Fatalf("Validate: non-input error %v", err)
 		}
 	})
