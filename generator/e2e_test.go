@@ -236,6 +236,11 @@ func readTree(t *testing.T, root string) map[string]string {
 			tree[filepath.ToSlash(rel)+"/"] = ""
 			return nil
 		}
+		if d.Type()&os.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			tree[filepath.ToSlash(rel)] = "-> " + target
+			return err
+		}
 		b, err := os.ReadFile(p)
 		tree[filepath.ToSlash(rel)] = string(b)
 		return err

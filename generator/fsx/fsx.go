@@ -37,6 +37,11 @@ type File struct {
 	Mode    fs.FileMode // 0o644, or 0o755 for scripts
 }
 
+// step is called after every operation that changes the disk, named by
+// what it did. Tests replace it to kill the process at each point in turn
+// (see crash_test.go); it does nothing otherwise.
+var step = func(string) {}
+
 // EscapeError is a path whose write would leave the tree: a component of it
 // is a symbolic link pointing outside (or an absolute link).
 type EscapeError struct {
@@ -173,7 +178,9 @@ func writeFile(root *os.Root, name string, f File) error {
 	if err == nil {
 		err = w.Sync()
 	}
-	return errors.Join(err, w.Close())
+	err = errors.Join(err, w.Close())
+	step("write " + name)
+	return err
 }
 
 // syncDir fsyncs the directory rel of root, so the entries created or
@@ -184,6 +191,7 @@ func syncDir(root *os.Root, rel string) error {
 		return err
 	}
 	err = d.Sync()
+	step("sync " + rel)
 	return errors.Join(err, d.Close())
 }
 

@@ -49,6 +49,7 @@ func NewStage(ctx context.Context, target string) (*Stage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating a staging directory: %w", err)
 	}
+	step("mkdir stage")
 	s := &Stage{Dir: dir, target: target, dirs: map[string]bool{".": true}}
 	if s.lock, err = TryAcquire(dir); err != nil {
 		os.Remove(dir)
@@ -73,6 +74,7 @@ func (s *Stage) Write(ctx context.Context, files []File) error {
 			if err := s.root.MkdirAll(d, 0o755); err != nil {
 				return wrap(s.Dir, f.Path, err)
 			}
+			step("mkdir " + d)
 			for ; d != "." && !s.dirs[d]; d = path.Dir(d) {
 				s.dirs[d] = true
 			}
@@ -96,7 +98,9 @@ func (s *Stage) Publish() (*Lock, error) {
 		if err != nil {
 			return err
 		}
-		return errors.Join(f.Sync(), f.Close())
+		err = errors.Join(f.Sync(), f.Close())
+		step("sync stage")
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("syncing the staged tree: %w", err)
@@ -105,6 +109,7 @@ func (s *Stage) Publish() (*Lock, error) {
 	if err := os.Rename(s.Dir, s.target); err != nil {
 		return nil, errors.Join(fmt.Errorf("moving the generated tree into place: %w", err), s.Abort())
 	}
+	step("publish")
 	if err := syncPath(filepath.Dir(s.target)); err != nil {
 		return nil, err
 	}

@@ -123,6 +123,7 @@ func (tx *Tx) apply(files []File) error {
 		if err := tx.root.Mkdir(d, 0o755); err != nil {
 			return wrap(tx.dir, d, err)
 		}
+		step("mkdir " + d)
 	}
 	paths := make([]string, len(files))
 	for i, f := range files {
@@ -140,10 +141,12 @@ func (tx *Tx) apply(files []File) error {
 			if err := tx.root.Rename(e.Path, e.Path+OldSuffix); err != nil {
 				return wrap(tx.dir, e.Path, err)
 			}
+			step("keep old " + e.Path)
 		}
 		if err := tx.root.Rename(e.Path+NewSuffix, e.Path); err != nil {
 			return wrap(tx.dir, e.Path, err)
 		}
+		step("swap in " + e.Path)
 	}
 	return tx.syncDirs(dirs)
 }
@@ -196,11 +199,13 @@ func undo(root *os.Root, j *journal) error {
 		} else if !e.Existed {
 			errs = append(errs, removeIfExists(root, e.Path))
 		}
+		step("undo " + e.Path)
 	}
 	for i := len(j.Dirs) - 1; i >= 0; i-- {
 		if err := root.Remove(j.Dirs[i]); err != nil && !errors.Is(err, fs.ErrNotExist) && !isNotEmpty(root, j.Dirs[i]) {
 			errs = append(errs, err)
 		}
+		step("rmdir " + j.Dirs[i])
 	}
 	errs = append(errs, syncAll(root, j), removeJournal(root))
 	return errors.Join(errs...)
@@ -212,6 +217,7 @@ func finish(root *os.Root, j *journal) error {
 	var errs []error
 	for _, e := range j.Files {
 		errs = append(errs, removeIfExists(root, e.Path+OldSuffix), removeIfExists(root, e.Path+NewSuffix))
+		step("drop old " + e.Path)
 	}
 	errs = append(errs, syncAll(root, j), removeJournal(root))
 	return errors.Join(errs...)
@@ -262,6 +268,7 @@ func writeJournal(root *os.Root, j *journal) error {
 	if err := root.Rename(journalTemp, JournalFile); err != nil {
 		return err
 	}
+	step("journal " + j.State)
 	return syncDir(root, ".")
 }
 
@@ -270,6 +277,7 @@ func removeJournal(root *os.Root) error {
 	if err != nil {
 		return err
 	}
+	step("remove journal")
 	return syncDir(root, ".")
 }
 
