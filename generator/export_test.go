@@ -1,0 +1,5 @@
+package generator
+
+// PGKeywords exposes the key words refused as table names, for the test that
+// compares them with the real server.
+var PGKeywords = pgKeywords
