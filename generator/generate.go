@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // GoVersion is the go directive of generated projects.
@@ -119,32 +121,61 @@ func (g *Generator) render(ctx context.Context, opts Options) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := migrationAfter(files)
+	mfiles, err := g.renderModules(ctx, data, migrationAfter(files))
+	if err != nil {
+		return nil, err
+	}
 	seen := make(map[string]bool, len(files))
 	for _, f := range files {
 		seen[f.Path] = true
 	}
-	for _, mod := range data.Modules {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		mfiles, err := g.module.Render(newModuleData(data, mod, next))
-		if err != nil {
-			return nil, fmt.Errorf("module %s: %w", mod.Raw, err)
-		}
-		for _, f := range mfiles {
+	for i, mf := range mfiles {
+		for _, f := range mf {
 			if seen[f.Path] {
-				return nil, fmt.Errorf("module %s renders %s, which another tree renders too", mod.Raw, f.Path)
+				return nil, fmt.Errorf("module %s renders %s, which another tree renders too", data.Modules[i].Raw, f.Path)
 			}
 			seen[f.Path] = true
 		}
-		next = max(next, migrationAfter(mfiles))
-		files = append(files, mfiles...)
+		files = append(files, mf...)
 	}
 	m := Manifest{Schema: ManifestSchema, SaasgenVersion: g.Version, Answers: opts.Answers, Owned: ownedHashes(files)}
 	files = append(files, File{Path: ManifestFile, Content: m.Marshal(), Mode: 0o644})
 	sortFiles(files)
 	return files, nil
+}
+
+// renderModules renders the module tree of every module of data, in
+// parallel (go/format is most of the cost, and it is the same for each
+// module), module i taking migration version first+i. It stops at ctx's
+// cancellation.
+func (g *Generator) renderModules(ctx context.Context, data ProjectData, first int) ([][]File, error) {
+	out := make([][]File, len(data.Modules))
+	errs := make([]error, len(data.Modules))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(data.Modules)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(data.Modules); i = int(next.Add(1) - 1) {
+				if errs[i] = ctx.Err(); errs[i] != nil {
+					return
+				}
+				mod := data.Modules[i]
+				files, err := g.module.Render(newModuleData(data, mod, first+i))
+				switch {
+				case err != nil:
+					errs[i] = fmt.Errorf("module %s: %w", mod.Raw, err)
+				case migrationAfter(files) > first+i+1:
+					errs[i] = fmt.Errorf("module %s: the module tree renders more than one migration; each module has one version", mod.Raw)
+				}
+				out[i] = files
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, errors.Join(errs...)
 }
 
 var migrationRE = regexp.MustCompile(`(^|/)migrations/(\d+)_[^/]*\.sql$`)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,14 +11,30 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
-
-	"github.com/saasgen/saasgen/cmd/saasgen/cli"
 )
 
+// testVersion is the version the test binary reports as saasgen.
+const testVersion = "v0.1.0-test"
+
+// runAsSaasgen makes the test binary run as saasgen (see saasgenCmd).
+const runAsSaasgen = "SAASGEN_TEST_RUN_AS_SAASGEN"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(runAsSaasgen) == "1" {
+		os.Exit(run(testVersion))
+	}
 	testscript.Main(m, map[string]func(){
-		"saasgen": func() { os.Exit(cli.Execute(context.Background(), os.Args[1:], cli.System(), "v0.1.0-test")) },
+		"saasgen": func() { os.Exit(run(testVersion)) },
 	})
+}
+
+// saasgenCmd is saasgen, run by the test binary itself, for tests that
+// signal or kill it.
+func saasgenCmd(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), runAsSaasgen+"=1", "CI=true")
+	return cmd
 }
 
 // TestScripts runs the CLI scripts in testdata/script. SAASGEN_UPDATE=1
