@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Module names are checked against the generated code itself: the module
@@ -106,13 +107,19 @@ type clashKey struct{ project, module *TemplateSet }
 
 var clashCache sync.Map // clashKey → *clashEntry
 
+// clashIndexBuilds counts the index builds (a test checks the cache).
+var clashIndexBuilds atomic.Int64
+
 func (g *Generator) clashes() (*clashIndex, error) {
 	if err := g.Parse(); err != nil {
 		return nil, err
 	}
 	v, _ := clashCache.LoadOrStore(clashKey{g.project, g.module}, &clashEntry{})
 	e := v.(*clashEntry)
-	e.once.Do(func() { e.idx, e.err = buildClashIndex(g.project, g.module) })
+	e.once.Do(func() {
+		clashIndexBuilds.Add(1)
+		e.idx, e.err = buildClashIndex(g.project, g.module)
+	})
 	return e.idx, e.err
 }
 

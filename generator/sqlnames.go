@@ -2,9 +2,12 @@ package generator
 
 import (
 	"fmt"
+	"go/scanner"
+	"go/token"
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -72,7 +75,7 @@ var platformRoutes = map[string]string{
 var (
 	createRE = regexp.MustCompile(`CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|SEQUENCE|VIEW|MATERIALIZED\s+VIEW|TYPE)\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?([a-z_][a-z0-9_]*)\b`)
 	identRE  = regexp.MustCompile(`[a-z_][a-z0-9_]*`)
-	routeRE  = regexp.MustCompile(`"(?:[A-Z]+ )?/api/v1/([a-z0-9_-]+)`)
+	routeRE  = regexp.MustCompile(`^(?:[A-Z]+ )?/api/v1/([a-z0-9_-]+)`)
 )
 
 // sqlIndex is what the rendered templates reserve in SQL and in routes.
@@ -111,22 +114,27 @@ func (s *sqlIndex) analyze(probe Names, project, module []File) {
 		return false
 	}
 	for _, f := range project {
-		if !strings.HasSuffix(f.Path, ".sql") && !strings.HasSuffix(f.Path, ".go") {
-			continue
+		var texts []string // SQL files whole; Go files' string literals only
+		switch {
+		case strings.HasSuffix(f.Path, ".sql"):
+			texts = []string{string(f.Content)}
+		case strings.HasSuffix(f.Path, ".go"):
+			texts = goStrings(f.Content)
 		}
-		for _, m := range createRE.FindAllSubmatch(f.Content, -1) {
-			if rel := string(m[1]); !isProbe(rel) {
-				if _, ok := s.platform[rel]; !ok {
-					s.platform[rel] = "a table of the platform (" + f.Path + ")"
+		for _, text := range texts {
+			for _, m := range createRE.FindAllStringSubmatch(text, -1) {
+				if rel := m[1]; !isProbe(rel) {
+					if _, ok := s.platform[rel]; !ok {
+						s.platform[rel] = "a table of the platform (" + f.Path + ")"
+					}
 				}
 			}
-		}
-		if strings.HasSuffix(f.Path, ".go") && !strings.HasSuffix(f.Path, "_test.go") {
-			for _, m := range routeRE.FindAllSubmatch(f.Content, -1) {
-				if seg := string(m[1]); !isProbe(seg) {
-					if _, ok := s.routes[seg]; !ok {
-						s.routes[seg] = "a platform route (" + f.Path + ")"
-					}
+			if strings.HasSuffix(f.Path, "_test.go") {
+				continue
+			}
+			if m := routeRE.FindStringSubmatch(text); m != nil && !isProbe(m[1]) {
+				if _, ok := s.routes[m[1]]; !ok {
+					s.routes[m[1]] = "a platform route (" + f.Path + ")"
 				}
 			}
 		}
@@ -142,6 +150,26 @@ func (s *sqlIndex) analyze(probe Names, project, module []File) {
 				if ident := string(id); isProbe(ident) && !slices.Contains(s.idents, ident) {
 					s.idents = append(s.idents, ident)
 				}
+			}
+		}
+	}
+}
+
+// goStrings returns the string literals of a Go file, unquoted: routes and
+// SQL live there, never in comments.
+func goStrings(src []byte) []string {
+	var sc scanner.Scanner
+	fset := token.NewFileSet()
+	sc.Init(fset.AddFile("", -1, len(src)), src, nil, 0)
+	var out []string
+	for {
+		_, tok, lit := sc.Scan()
+		if tok == token.EOF {
+			return out
+		}
+		if tok == token.STRING {
+			if s, err := strconv.Unquote(lit); err == nil {
+				out = append(out, s)
 			}
 		}
 	}
