@@ -38,13 +38,19 @@ func saasgenCmd(dir string, args ...string) *exec.Cmd {
 }
 
 // TestScripts runs the CLI scripts in testdata/script. SAASGEN_UPDATE=1
-// rewrites the expected output embedded in them.
+// rewrites the expected output embedded in them, then fails, so that an
+// update is never committed unread.
 func TestScripts(t *testing.T) {
+	if update {
+		t.Cleanup(func() {
+			t.Errorf("SAASGEN_UPDATE: the scripts' expected output was rewritten where it differed; read the diff (git diff -- cmd/saasgen/testdata) and run the tests again without SAASGEN_UPDATE")
+		})
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
-		UpdateScripts:       os.Getenv("SAASGEN_UPDATE") != "",
+		UpdateScripts:       update,
 		Setup: func(env *testscript.Env) error {
 			// No terminal and no CI marker by default; scripts set CI themselves.
 			env.Setenv("CI", "")
@@ -65,6 +71,9 @@ func TestScripts(t *testing.T) {
 		},
 	})
 }
+
+// update is SAASGEN_UPDATE: rewrite expected output instead of comparing.
+var update = os.Getenv("SAASGEN_UPDATE") != ""
 
 // goEnv is the host's go environment that scripts running the go command need.
 var goEnv = func() map[string]string {
