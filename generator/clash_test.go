@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/saasgen/saasgen/generator"
+	"github.com/saasgen/saasgen/generator/gentest"
 	"github.com/saasgen/saasgen/templates"
 )
 
@@ -148,9 +149,7 @@ func goVet(dir string) (string, error) {
 // TestClashAcceptedNamesCompile proves the accepted side of the rule: a
 // project with every accepted module passes go vet.
 func TestClashAcceptedNamesCompile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a project")
-	}
+	gentest.RequireModules(t)
 	t.Parallel()
 	opts := generator.DefaultOptions()
 	opts.Name = "clash"
@@ -207,9 +206,7 @@ func renderUnchecked(t *testing.T, dir, module string) {
 // anyway, each name's project fails go vet on the identifier the check
 // names.
 func TestClashRefusedNamesDoNotCompile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds projects")
-	}
+	gentest.RequireModules(t)
 	t.Parallel()
 	g := newGenerator()
 	for _, name := range []string{"service", "config", "env", "pages"} {

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/saasgen/saasgen/generator/gentest"
 )
 
 // These tests kill saasgen with SIGKILL (kill -9) at random moments and
@@ -144,9 +146,7 @@ func TestKill9DuringNew(t *testing.T) {
 }
 
 func TestKill9DuringAddModule(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs saasgen repeatedly")
-	}
+	gentest.RequireModules(t) // the killed runs verify
 	base := t.TempDir()
 	if out, err := run1(t, saasgenCmd(base, "new", "acme", "--yes", "--skip-verify", "--module", "example.com/acme")); err != nil {
 		t.Fatalf("%v\n%s", err, out)

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/saasgen/saasgen/generator/gentest"
 )
 
 // testVersion is the version the test binary reports as saasgen.
@@ -64,6 +66,19 @@ func TestScripts(t *testing.T) {
 				env.Setenv(k, v)
 			}
 			return nil
+		},
+		// [modules]: the generated project's modules can be had (cache or
+		// proxy); scripts that verify a project skip without them, and
+		// fail under TEST_REQUIRE_SERVICES=1.
+		Condition: func(cond string) (bool, error) {
+			if cond != "modules" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			ok, why := gentest.ModulesAvailable()
+			if !ok && gentest.ServicesRequired() {
+				return false, errors.New(why)
+			}
+			return ok, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"status":    cmdStatus,
