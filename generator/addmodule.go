@@ -122,6 +122,9 @@ func (r *addRun) validate(context.Context) error {
 
 func (r *addRun) checkGit(context.Context) error {
 	if r.opts.Commit && !r.opts.DryRun {
+		if err := checkGitLink(r.root); err != nil {
+			return err
+		}
 		return CheckGitRepo(r.root)
 	}
 	return nil

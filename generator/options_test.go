@@ -84,6 +84,10 @@ func TestValidateOptions(t *testing.T) {
 		"duplicate module":  func(o *Options) { o.Modules = []string{"order_items", "order-items"}; o.Normalize() },
 		"colliding package": func(o *Options) { o.Modules = []string{"order_items", "orderitems"} },
 		"missing name":      func(o *Options) { o.Name = "" },
+		"clashing module":   func(o *Options) { o.Modules = []string{"service"} },
+		"SQL key word":      func(o *Options) { o.Modules = []string{"left"} },
+		"derived tables":    func(o *Options) { o.Modules = []string{"project", "projects"} },
+		"spaces kept":       func(o *Options) { o.Name = " acme" },
 		"reserved name":     func(o *Options) { o.Name = "internal" },
 	} {
 		o := base()
@@ -116,4 +120,24 @@ func FuzzParseAnswers(f *testing.F) {
 			t.Fatalf("Validate: non-input error %v", err)
 		}
 	})
+}
+
+// TestRenderNormalizes: a direct library call records canonical module names
+// in saasgen.yaml, as the command does.
+func TestRenderNormalizes(t *testing.T) {
+	o := DefaultOptions()
+	o.Name, o.Modules = "acme", []string{"order-items"}
+	files, err := testGen.Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Path == ManifestFile && (!strings.Contains(string(f.Content), "  - order_items\n") || strings.Contains(string(f.Content), "order-items")) {
+			t.Errorf("saasgen.yaml records the name as typed:\n%s", f.Content)
+		}
+		if f.Path == "internal/modules/orderitems/orderitems.go" {
+			return
+		}
+	}
+	t.Error("module order-items not rendered as package orderitems")
 }
