@@ -77,10 +77,10 @@ func manyModules(n int) generator.Options {
 }
 
 // BenchmarkRenderModules renders projects of growing module counts, as
-// `saasgen new --dry-run` does (validation included): the time per module
-// must stay flat.
+// `saasgen new --dry-run` does (validation included), up to four times the
+// bound (MaxModules): the time per module must stay flat.
 func BenchmarkRenderModules(b *testing.B) {
-	for _, n := range []int{100, 250, 1000} {
+	for _, n := range []int{250, 1000, 4000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			opts := manyModules(n)
 			g := newGenerator()
@@ -88,7 +88,7 @@ func BenchmarkRenderModules(b *testing.B) {
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				if _, err := g.Render(opts); err != nil {
+				if _, err := g.RenderUnbounded(opts); err != nil {
 					b.Fatal(err)
 				}
 			}
