@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -190,7 +191,7 @@ func (g *Generator) Validate(o Options) (Options, error) {
 
 func checkModuleCount(n int) error {
 	if n > MaxModules {
-		return invalid("modules", fmt.Sprintf("%d modules", n), fmt.Sprintf("are too many: a project has at most %d", MaxModules))
+		return invalid("module count", strconv.Itoa(n), fmt.Sprintf("is more than a project may have (at most %d)", MaxModules))
 	}
 	return nil
 }
