@@ -11,12 +11,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/saasgen/saasgen/generator/fsx"
 )
 
 // AddOptions are the inputs of `saasgen add module`.
 type AddOptions struct {
 	Dir        string // any directory inside the project
-	Name       string // module name, e.g. billing or order-items
+	Name       string // module name as typed, e.g. billing or order-items
 	SkipVerify bool
 	DryRun     bool
 	Commit     bool // commit the change with go-git
@@ -34,6 +36,21 @@ type AddResult struct {
 	RolledBack bool     `json:"rolled_back"`
 	Commit     string   `json:"commit,omitempty"`
 	Verify     *Report  `json:"verification,omitempty"`
+	// Notes says what was found and done beyond the module: an interrupted
+	// run's transaction recovered, a module path taken from go.mod.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// addRun is the state of the add module pipeline.
+type addRun struct {
+	tree
+	opts     AddOptions
+	man      *Manifest
+	names    Names
+	modFiles []File // the module tree
+	owned    []File // saasgen-owned files that change, saasgen.yaml included
+	res      *AddResult
+	wrote    bool // the transaction was begun: the result is returned with any later error
 }
 
 // AddModule adds a domain module to the generated project containing
@@ -41,104 +58,191 @@ type AddResult struct {
 // and every saasgen-owned file that depends on the module list (the
 // composition root's module list and saasgen.yaml) re-rendered. Owned files
 // are rewritten only when they are still exactly what saasgen generated;
-// otherwise the command refuses and changes nothing. All files land as one
-// transaction: an error or interrupt leaves the project as it was. A failed
-// verification keeps the files (and says so) unless opts.Rollback is set.
+// otherwise the command refuses and changes nothing. The command holds the
+// project lock throughout and first recovers what a killed run left. All
+// files land as one transaction, open until verification has passed: an
+// error, an interrupt or a kill leaves (or, for a kill, the next command
+// makes) the project as it was. A failed verification keeps the files (and
+// says so) unless opts.Rollback is set.
 func (g *Generator) AddModule(ctx context.Context, opts AddOptions) (*AddResult, error) {
-	root, err := FindProject(opts.Dir)
-	if err != nil {
+	r := &addRun{tree: tree{g: g, progress: g.Progress}, opts: opts}
+	err := runSteps(ctx, g.Progress, r, []step[addRun]{
+		{run: (*addRun).findProject},  // the saasgen.yaml beside the go.mod of the module holding opts.Dir
+		{run: (*addRun).lock},         // the project lock; a dead run's transaction recovered
+		{run: (*addRun).readManifest}, // saasgen.yaml; the module path from go.mod
+		{run: (*addRun).validate},     // the name, by the rules the wizard's question uses
+		{run: (*addRun).checkGit},     // --commit: a repository with nothing staged
+		{run: (*addRun).plan},         // the module tree and the owned files it changes
+		{run: (*addRun).dryRun},       // --dry-run stops here
+		{name: func(r *addRun) string { return "write module " + r.names.Package }, progress: true, run: (*addRun).write},
+		{run: (*addRun).verify},    // go build, vet, test with the transaction still open
+		{run: (*addRun).publish},   // the transaction's commit
+		{run: (*addRun).gitCommit}, // --commit
+	})
+	if r.res != nil {
+		r.res.Notes = append(r.res.Notes, r.notes...)
+	}
+	err = errors.Join(err, r.close())
+	if err != nil && (!r.wrote || ctx.Err() != nil) {
 		return nil, err
 	}
-	man, err := ReadManifest(root, g.Version)
-	if err != nil {
-		return nil, err
-	}
-	if err := ValidateModuleName(opts.Name); err != nil {
-		return nil, err
-	}
-	names := ModuleNames(opts.Name)
-	raw := names.Raw
-	if err := validateModuleList([]string{raw}, man.Modules); err != nil {
-		return nil, invalid("module name", opts.Name, "already exists in this project ("+strings.TrimPrefix(err.Error(), "module name ")+")")
-	}
-	if err := g.CheckModuleNames(names); err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(filepath.Join(root, "internal", "modules", names.Package)); err == nil {
-		return nil, invalid("module name", opts.Name, "already exists: internal/modules/"+names.Package+" is in the project (not listed in "+ManifestFile+"); choose another name")
-	}
-	if opts.Commit && !opts.DryRun {
-		if err := CheckGitRepo(root); err != nil {
-			return nil, err
-		}
-	}
-	if err := g.Parse(); err != nil {
-		return nil, err
-	}
+	return r.res, err
+}
 
-	before := man.Answers
-	after := before
-	after.Modules = append(slices.Clone(before.Modules), raw)
-	owned, err := g.ownedChanges(root, man, after)
-	if err != nil {
-		return nil, err
+func (r *addRun) findProject(context.Context) error {
+	root, err := FindProject(r.opts.Dir)
+	r.root = root
+	return err
+}
+
+// lock takes the project lock and recovers; a dry run, which writes nothing,
+// takes neither and only says when a dead run's transaction is pending.
+func (r *addRun) lock(ctx context.Context) error {
+	if !r.opts.DryRun {
+		return r.lockTree(ctx)
 	}
-	paths, err := projectFiles(root)
-	if err != nil {
-		return nil, err
+	if _, err := os.Lstat(filepath.Join(r.root, fsx.JournalFile)); err == nil {
+		r.notes = append(r.notes, "an interrupted saasgen run left a transaction in "+r.root+"; the next command that writes there rolls it back")
 	}
-	data := newModuleData(g.projectData(after), names, NextMigration(paths))
-	modFiles, err := g.module.Render(data)
-	if err != nil {
-		return nil, fmt.Errorf("module %s: %w", raw, err)
-	}
-	res := &AddResult{Root: root, Module: names, Migration: data.Migration, DryRun: opts.DryRun}
-	for _, f := range modFiles {
-		if _, err := os.Lstat(filepath.Join(root, filepath.FromSlash(f.Path))); err == nil {
-			return nil, invalid("module name", opts.Name, "would overwrite "+f.Path+", which already exists; choose another name")
+	return nil
+}
+
+func (r *addRun) readManifest(context.Context) error {
+	man, notes, err := openManifest(r.root, r.g.Version)
+	r.man = man
+	r.notes = append(r.notes, notes...)
+	return err
+}
+
+func (r *addRun) validate(context.Context) error {
+	n, err := r.g.validateAdd(r.root, r.man, r.opts.Name)
+	r.names = n
+	return err
+}
+
+func (r *addRun) checkGit(context.Context) error {
+	if r.opts.Commit && !r.opts.DryRun {
+		if err := checkGitLink(r.root); err != nil {
+			return err
 		}
-		res.Added = append(res.Added, f.Path)
+		return CheckGitRepo(r.root)
+	}
+	return nil
+}
+
+func (r *addRun) plan(context.Context) error {
+	after := r.man.Answers
+	after.Modules = append(slices.Clone(r.man.Modules), r.names.Raw)
+	owned, err := r.g.ownedChanges(r.root, r.man, after)
+	if err != nil {
+		return err
+	}
+	paths, err := projectFiles(r.root)
+	if err != nil {
+		return err
+	}
+	data := newModuleData(r.g.projectData(after), r.names, NextMigration(paths))
+	modFiles, err := r.g.module.Render(data)
+	if err != nil {
+		return fmt.Errorf("module %s: %w", r.names.Raw, err)
+	}
+	r.res = &AddResult{Root: r.root, Module: r.names, Migration: data.Migration, DryRun: r.opts.DryRun}
+	for _, f := range modFiles {
+		if _, err := os.Lstat(filepath.Join(r.root, filepath.FromSlash(f.Path))); err == nil {
+			return invalid("module name", r.opts.Name, "would overwrite "+f.Path+", which already exists; choose another name")
+		}
+		r.res.Added = append(r.res.Added, f.Path)
 	}
 	for _, f := range owned {
-		res.Changed = append(res.Changed, f.Path)
+		r.res.Changed = append(r.res.Changed, f.Path)
 	}
-	if opts.DryRun {
-		return res, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+	r.modFiles, r.owned = modFiles, owned
+	r.files = append(slices.Clone(modFiles), owned...)
+	return writeProblem(r.root, fsx.Check(r.root, r.files))
+}
 
-	var tx *FileTx
-	if err := g.Progress.step("write module "+names.Package, func() (err error) {
-		tx, err = WriteFiles(root, append(modFiles, owned...))
+func (r *addRun) dryRun(context.Context) error {
+	if r.opts.DryRun {
+		return errStop
+	}
+	return nil
+}
+
+func (r *addRun) write(ctx context.Context) error {
+	if err := r.tree.write(ctx); err != nil {
 		return err
-	}); err != nil {
-		return nil, err
 	}
-	if !opts.SkipVerify {
-		res.Verify, err = Verify(ctx, root, g.Progress)
-		var ve *VerifyError
-		switch {
-		case ctx.Err() != nil:
-			return nil, errors.Join(ctx.Err(), tx.Rollback())
-		case errors.As(err, &ve) && opts.Rollback:
-			res.RolledBack = true
-			return res, errors.Join(err, tx.Rollback())
-		case err != nil:
-			return res, errors.Join(err, tx.Commit())
-		}
+	r.wrote = true
+	return nil
+}
+
+// verify runs with the transaction open. An interrupt rolls it back (close
+// does, at the end of the pipeline); a failed verification rolls it back
+// with --rollback and otherwise commits it, keeping the files to fix.
+func (r *addRun) verify(ctx context.Context) error {
+	if r.opts.SkipVerify {
+		return nil
 	}
-	if err := tx.Commit(); err != nil {
-		return res, err
+	rep, err := Verify(ctx, r.root, r.progress)
+	r.res.Verify = rep
+	var ve *VerifyError
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.As(err, &ve) && r.opts.Rollback:
+		r.res.RolledBack = true
+		tx := r.tx
+		r.tx = nil
+		return errors.Join(err, tx.Rollback())
+	case err != nil:
+		return errors.Join(err, r.tree.publish(ctx))
 	}
-	if opts.Commit {
-		res.Commit, err = GitCommitPaths(root, fmt.Sprintf("Add module %s with saasgen %s", raw, g.Version), append(slices.Clone(res.Added), res.Changed...))
-		if err != nil {
-			return res, err
-		}
+	return nil
+}
+
+func (r *addRun) gitCommit(context.Context) error {
+	if !r.opts.Commit {
+		return nil
 	}
-	return res, nil
+	var err error
+	r.res.Commit, err = GitCommitPaths(r.root, fmt.Sprintf("Add module %s with saasgen %s", r.names.Raw, r.g.Version), append(slices.Clone(r.res.Added), r.res.Changed...))
+	return err
+}
+
+// ValidateAddModule checks raw as the name of a module to add to the project
+// containing dir, exactly as `saasgen add module` does: the wizard's question
+// validates with it.
+func (g *Generator) ValidateAddModule(dir, raw string) error {
+	root, err := FindProject(dir)
+	if err != nil {
+		return err
+	}
+	man, _, err := openManifest(root, g.Version)
+	if err != nil {
+		return err
+	}
+	_, err = g.validateAdd(root, man, raw)
+	return err
+}
+
+// validateAdd is the one validation of `saasgen add module`: the name as
+// typed, against the project's modules (see validateModules) and the
+// module directories already in the tree.
+func (g *Generator) validateAdd(root string, man *Manifest, raw string) (Names, error) {
+	if raw == "" {
+		return Names{}, &InputError{Field: "module name", Reason: "is required: saasgen add module NAME (e.g. billing, order_items)"}
+	}
+	if err := checkModuleCount(len(man.Modules) + 1); err != nil {
+		return Names{}, err
+	}
+	if err := g.validateModules([]string{raw}, man.Modules); err != nil {
+		return Names{}, err
+	}
+	n := ModuleNames(raw)
+	if _, err := os.Lstat(filepath.Join(root, "internal", "modules", n.Package)); err == nil {
+		return Names{}, invalid("module name", raw, "already exists: internal/modules/"+n.Package+" is in the project (not listed in "+ManifestFile+"); choose another name")
+	}
+	return n, nil
 }
 
 // ownedChanges renders the project with the answers before and after the
@@ -147,8 +251,10 @@ func (g *Generator) AddModule(ctx context.Context, opts AddOptions) (*AddResult,
 // still be as saasgen last wrote it, or the user has edited a file saasgen
 // owns and the change is refused. "As saasgen last wrote it" is the hash
 // recorded in saasgen.yaml, so a newer saasgen whose templates render the
-// file differently still recognises an untouched file; manifests without
-// hashes fall back to comparing with the current templates' render.
+// file differently still recognises an untouched file; or the render of the
+// recorded answers by the current templates, which is how a file the user
+// only updated for a renamed Go module (the answers carry go.mod's path) is
+// recognised.
 func (g *Generator) ownedChanges(root string, man *Manifest, after Answers) ([]File, error) {
 	oldFiles, err := g.project.Render(g.projectData(man.Answers))
 	if err != nil {
@@ -176,10 +282,8 @@ func (g *Generator) ownedChanges(root string, man *Manifest, after Answers) ([]F
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		untouched := bytes.Equal(onDisk, old[f.Path])
-		if want, ok := man.Owned[f.Path]; ok {
-			untouched = err == nil && contentHash(onDisk) == want
-		}
+		want, hashed := man.Owned[f.Path]
+		untouched := bytes.Equal(onDisk, old[f.Path]) || hashed && err == nil && contentHash(onDisk) == want
 		if !untouched {
 			return nil, invalid("file", f.Path,
 				"was changed by hand, and saasgen owns it (it lists the modules); nothing was changed. "+

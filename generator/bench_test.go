@@ -64,3 +64,35 @@ func BenchmarkParseTemplates(b *testing.B) {
 		}
 	}
 }
+
+// manyModules returns options with n modules m0 … m<n-1>.
+func manyModules(n int) generator.Options {
+	opts := generator.DefaultOptions()
+	opts.Name = "big"
+	opts.Modules = nil
+	for i := range n {
+		opts.Modules = append(opts.Modules, "m"+strconv.Itoa(i))
+	}
+	return opts
+}
+
+// BenchmarkRenderModules renders projects of growing module counts, as
+// `saasgen new --dry-run` does (validation included), up to four times the
+// bound (MaxModules): the time per module must stay flat.
+func BenchmarkRenderModules(b *testing.B) {
+	for _, n := range []int{250, 1000, 4000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			opts := manyModules(n)
+			g := newGenerator()
+			if err := g.Parse(); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := g.RenderUnbounded(opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1e6, "ms/module")
+		})
+	}
+}

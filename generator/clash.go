@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Module names are checked against the generated code itself: the module
@@ -37,32 +38,58 @@ const clashProbeRaw = "zzq_probies"
 // file importing the module, the module's type and variable names with the
 // declarations of its own packages. It names the clashing identifier and the
 // generated file. n should come from ModuleNames of a name that passed
-// ValidateModuleName.
+// ValidateModuleName. ValidateModuleList runs it with every other check.
 func (g *Generator) CheckModuleNames(n Names) error {
 	idx, err := g.clashes()
 	if err != nil {
 		return err
 	}
-	return idx.check(n)
+	return idx.check(n, n.Raw)
 }
 
-// ValidateModule is ValidateModuleName followed by CheckModuleNames: the whole
-// check of one module name, for inline validation (the wizard).
-func (g *Generator) ValidateModule(raw string) error {
-	if err := ValidateModuleName(raw); err != nil {
+// ValidateModuleList checks the module names chosen for a new project, as
+// typed: the whole check (see validateModules), for the wizard's inline
+// validation and for Validate.
+func (g *Generator) ValidateModuleList(mods []string) error {
+	return g.validateModules(mods, nil)
+}
+
+// validateModules checks module names as typed, against each other and
+// against existing (the modules a project already has, canonical): each
+// name's own rules (ValidateModuleName), no two the same Go package, and
+// everything the templates derive from it valid and free: Go identifiers
+// (CheckModuleNames), SQL identifiers, tables and indexes, and routes (see
+// sqlIndex). Errors quote the name as typed.
+func (g *Generator) validateModules(mods, existing []string) error {
+	idx, err := g.clashes()
+	if err != nil {
 		return err
 	}
-	return g.CheckModuleNames(ModuleNames(raw))
-}
-
-// ValidateModuleList is ValidateModules followed by CheckModuleNames for each
-// name: the whole check of a list of new modules, for inline validation.
-func (g *Generator) ValidateModuleList(mods []string) error {
-	if err := ValidateModules(mods); err != nil {
-		return err
+	pkgs := map[string]string{}      // Go package → module name
+	relations := map[string]string{} // SQL relation → module name
+	for _, m := range existing {
+		n := ModuleNames(m)
+		pkgs[n.Package] = m
+		for _, rel := range idx.sql.moduleRelations(strings.NewReplacer(nameForms(idx.probe, n)...)) {
+			relations[rel] = m
+		}
 	}
 	for _, m := range mods {
-		if err := g.CheckModuleNames(ModuleNames(m)); err != nil {
+		if err := ValidateModuleName(m); err != nil {
+			return err
+		}
+		n := ModuleNames(m)
+		if prev, ok := pkgs[n.Package]; ok {
+			if slices.Contains(existing, prev) {
+				return invalid("module name", m, fmt.Sprintf("already exists in this project (as %s, package internal/modules/%s); choose another name", prev, n.Package))
+			}
+			return invalid("module name", m, fmt.Sprintf("collides with module %q: both become package internal/modules/%s", prev, n.Package))
+		}
+		pkgs[n.Package] = m
+		if err := idx.check(n, m); err != nil {
+			return err
+		}
+		if err := idx.sql.check(idx.probe, n, m, relations); err != nil {
 			return err
 		}
 	}
@@ -80,13 +107,19 @@ type clashKey struct{ project, module *TemplateSet }
 
 var clashCache sync.Map // clashKey → *clashEntry
 
+// clashIndexBuilds counts the index builds (a test checks the cache).
+var clashIndexBuilds atomic.Int64
+
 func (g *Generator) clashes() (*clashIndex, error) {
 	if err := g.Parse(); err != nil {
 		return nil, err
 	}
 	v, _ := clashCache.LoadOrStore(clashKey{g.project, g.module}, &clashEntry{})
 	e := v.(*clashEntry)
-	e.once.Do(func() { e.idx, e.err = buildClashIndex(g.project, g.module) })
+	e.once.Do(func() {
+		clashIndexBuilds.Add(1)
+		e.idx, e.err = buildClashIndex(g.project, g.module)
+	})
 	return e.idx, e.err
 }
 
@@ -112,6 +145,7 @@ type clashIndex struct {
 	// two of them becoming the same name.
 	probeDecls map[string][]string // package key → probe identifiers
 	order      []string            // probe identifiers, in a fixed order
+	sql        *sqlIndex           // what the SQL and routes reserve
 }
 
 // forms returns the probe's name forms that appear in identifiers, each
@@ -138,12 +172,13 @@ func (x *clashIndex) isProbe(name string) bool {
 	return false
 }
 
-func (x *clashIndex) check(n Names) error {
+// check checks n, typed as raw, against the forbidden names.
+func (x *clashIndex) check(n Names, raw string) error {
 	rep := strings.NewReplacer(nameForms(x.probe, n)...)
 	for _, p := range x.order {
 		c := rep.Replace(p)
 		if cl, ok := x.forbidden[p][c]; ok {
-			return invalid("module name", n.Raw, x.reason(n, p, c, cl))
+			return invalid("module name", raw, x.reason(n, p, c, cl))
 		}
 	}
 	for _, pkg := range slices.Sorted(maps.Keys(x.probeDecls)) {
@@ -151,7 +186,7 @@ func (x *clashIndex) check(n Names) error {
 		for _, p := range x.probeDecls[pkg] {
 			c := rep.Replace(p)
 			if q, ok := seen[c]; ok && q != p {
-				return invalid("module name", n.Raw, fmt.Sprintf("would make two generated identifiers both %q; choose another name", c))
+				return invalid("module name", raw, fmt.Sprintf("would make two generated identifiers both %q; choose another name", c))
 			}
 			seen[c] = p
 		}
@@ -617,24 +652,21 @@ func (w *scopeWalker) declaredIn(name string, b blk) bool {
 // files of every choice (each session store, queue, CI provider) are checked.
 func buildClashIndex(project, module *TemplateSet) (*clashIndex, error) {
 	probe := ModuleNames(clashProbeRaw)
-	x := &clashIndex{probe: probe, forbidden: map[string]map[string]clash{}, probeDecls: map[string][]string{}}
+	x := &clashIndex{probe: probe, forbidden: map[string]map[string]clash{}, probeDecls: map[string][]string{}, sql: newSQLIndex()}
 	for _, answers := range backendVariants() {
 		pd := ProjectData{Name: "clashcheck", Module: "example.com/clashcheck", GoVersion: GoVersion, CI: answers.CI, Sessions: answers.Sessions, Queue: answers.Queue, Modules: []Names{probe}}
 		files, err := project.Render(pd)
 		if err != nil {
 			return nil, fmt.Errorf("module name check: %w", err)
 		}
-		paths := make([]string, len(files))
-		for i, f := range files {
-			paths[i] = f.Path
-		}
-		mfiles, err := module.Render(newModuleData(pd, probe, NextMigration(paths)))
+		mfiles, err := module.Render(newModuleData(pd, probe, migrationAfter(files)))
 		if err != nil {
 			return nil, fmt.Errorf("module name check: %w", err)
 		}
 		if err := x.analyze(mergeFiles(files, mfiles)); err != nil {
 			return nil, err
 		}
+		x.sql.analyze(probe, files, mfiles)
 	}
 	if len(x.order) == 0 || x.forbidden[probe.Package] == nil && x.forbidden[probe.Type] == nil {
 		return nil, fmt.Errorf("module name check: the probe module's identifiers were not found in the generated code")

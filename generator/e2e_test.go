@@ -10,22 +10,13 @@ import (
 	"testing"
 
 	"github.com/saasgen/saasgen/generator"
+	"github.com/saasgen/saasgen/generator/gentest"
 )
 
-// requireServices skips an end-to-end test when PostgreSQL is not configured,
-// and fails it instead under TEST_REQUIRE_SERVICES=1 (saasgen's CI), so a
-// missing service can never pass there silently.
+// requireServices: see gentest.RequireServices.
 func requireServices(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: skipped with -short")
-	}
-	if os.Getenv("TEST_DATABASE_URL") == "" {
-		if os.Getenv("TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("TEST_DATABASE_URL is not set and TEST_REQUIRE_SERVICES=1: the end-to-end tests need PostgreSQL")
-		}
-		t.Skip("TEST_DATABASE_URL not set: run " + generator.ServicesHint)
-	}
+	gentest.RequireServices(t)
 }
 
 func checkVerified(t *testing.T, rep *generator.Report, err error) {
@@ -86,6 +77,29 @@ func TestEndToEndExamples(t *testing.T) {
 	}
 }
 
+// TestNewOfflineOnWarmCache: with the modules in the cache, saasgen new
+// verifies a project with no network at all (GOPROXY=off).
+func TestNewOfflineOnWarmCache(t *testing.T) {
+	gentest.RequireModules(t) // warms the cache, through the proxy if need be
+	t.Setenv("GOPROXY", "off")
+	opts := generator.DefaultOptions()
+	opts.Name = "offline"
+	opts.Dir = filepath.Join(t.TempDir(), "offline")
+	opts.NoGit = true
+	res, err := newGenerator().New(context.Background(), opts)
+	if res == nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		var b strings.Builder
+		res.Verify.WriteText(&b)
+		t.Fatalf("saasgen new with GOPROXY=off: %v\n%s", err, b.String())
+	}
+	if !res.Verify.OK() || res.Verify.Tests.Passed == 0 {
+		t.Fatalf("verification: %+v", res.Verify.Tests)
+	}
+}
+
 // TestEndToEndAddModule generates a project, adds two modules and verifies
 // the grown project: the new modules' own tests and the boundary, RLS and
 // index catalog tests that cover every installed module.
@@ -131,9 +145,7 @@ func TestEndToEndAddModule(t *testing.T) {
 // TestVerifyReportsFailure breaks a generated project and checks verification
 // fails at the right step with the compiler's message.
 func TestVerifyReportsFailure(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a project")
-	}
+	gentest.RequireModules(t)
 	opts := generator.DefaultOptions()
 	opts.Name = "broken"
 	opts.Modules = nil
@@ -176,9 +188,7 @@ func newProject(t *testing.T, name string, modules ...string) string {
 // verification leaves the project byte for byte as it was; without it, the
 // module's files are kept.
 func TestAddModuleRollbackOnFailedVerification(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a project")
-	}
+	gentest.RequireModules(t)
 	dir := newProject(t, "rollback", "projects")
 	// The owners broke their build; verification after the add will fail.
 	if err := os.WriteFile(filepath.Join(dir, "internal", "app", "broken.go"), []byte("package app\n\nvar _ int = \"x\"\n"), 0o644); err != nil {
@@ -204,9 +214,7 @@ func TestAddModuleRollbackOnFailedVerification(t *testing.T) {
 // TestAddModuleInterruptedRollsBack cancels the run while verification is
 // under way, as Ctrl-C does: the project must be exactly as it was.
 func TestAddModuleInterruptedRollsBack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a project")
-	}
+	gentest.RequireModules(t)
 	dir := newProject(t, "interrupt")
 	before := readTree(t, dir)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -235,6 +243,11 @@ func readTree(t *testing.T, root string) map[string]string {
 		if d.IsDir() {
 			tree[filepath.ToSlash(rel)+"/"] = ""
 			return nil
+		}
+		if d.Type()&os.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			tree[filepath.ToSlash(rel)] = "-> " + target
+			return err
 		}
 		b, err := os.ReadFile(p)
 		tree[filepath.ToSlash(rel)] = string(b)

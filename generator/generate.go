@@ -2,14 +2,18 @@ package generator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // GoVersion is the go directive of generated projects.
@@ -89,48 +93,89 @@ func (g *Generator) projectData(a Answers) ProjectData {
 	return d
 }
 
-// Render validates opts and renders the whole project in memory: the project
-// tree, one module tree per module (migrations numbered after every
-// migration already in the tree) and saasgen.yaml.
+// Render validates and normalizes opts (see Validate) and renders the whole
+// project in memory: the project tree, one module tree per module
+// (migrations numbered after every migration already in the tree) and
+// saasgen.yaml.
 func (g *Generator) Render(opts Options) ([]File, error) {
-	if err := opts.Validate(); err != nil {
+	return g.RenderContext(context.Background(), opts)
+}
+
+// RenderContext is Render, stopping with ctx's error when ctx is cancelled.
+// Its cost is linear in the number of modules.
+func (g *Generator) RenderContext(ctx context.Context, opts Options) ([]File, error) {
+	opts, err := g.Validate(opts)
+	if err != nil {
 		return nil, err
 	}
+	return g.render(ctx, opts)
+}
+
+// render renders validated options.
+func (g *Generator) render(ctx context.Context, opts Options) ([]File, error) {
 	if err := g.Parse(); err != nil {
 		return nil, err
 	}
 	data := g.projectData(opts.Answers)
-	for _, mod := range data.Modules {
-		if err := g.CheckModuleNames(mod); err != nil {
-			return nil, err
-		}
-	}
 	files, err := g.project.Render(data)
 	if err != nil {
 		return nil, err
 	}
-	for _, mod := range data.Modules {
-		mfiles, err := g.renderModule(data, mod, files)
-		if err != nil {
-			return nil, err
+	mfiles, err := g.renderModules(ctx, data, migrationAfter(files))
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(files))
+	for _, f := range files {
+		seen[f.Path] = true
+	}
+	for i, mf := range mfiles {
+		for _, f := range mf {
+			if seen[f.Path] {
+				return nil, fmt.Errorf("module %s renders %s, which another tree renders too", data.Modules[i].Raw, f.Path)
+			}
+			seen[f.Path] = true
 		}
-		files = mergeFiles(files, mfiles)
+		files = append(files, mf...)
 	}
 	m := Manifest{Schema: ManifestSchema, SaasgenVersion: g.Version, Answers: opts.Answers, Owned: ownedHashes(files)}
-	return mergeFiles(files, []File{{Path: ManifestFile, Content: m.Marshal(), Mode: 0o644}}), nil
+	files = append(files, File{Path: ManifestFile, Content: m.Marshal(), Mode: 0o644})
+	sortFiles(files)
+	return files, nil
 }
 
-func (g *Generator) renderModule(project ProjectData, mod Names, existing []File) ([]File, error) {
-	paths := make([]string, len(existing))
-	for i, f := range existing {
-		paths[i] = f.Path
+// renderModules renders the module tree of every module of data, in
+// parallel (go/format is most of the cost, and it is the same for each
+// module), module i taking migration version first+i. It stops at ctx's
+// cancellation.
+func (g *Generator) renderModules(ctx context.Context, data ProjectData, first int) ([][]File, error) {
+	out := make([][]File, len(data.Modules))
+	errs := make([]error, len(data.Modules))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(data.Modules)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(data.Modules); i = int(next.Add(1) - 1) {
+				if errs[i] = ctx.Err(); errs[i] != nil {
+					return
+				}
+				mod := data.Modules[i]
+				files, err := g.module.Render(newModuleData(data, mod, first+i))
+				switch {
+				case err != nil:
+					errs[i] = fmt.Errorf("module %s: %w", mod.Raw, err)
+				case migrationAfter(files) > first+i+1:
+					errs[i] = fmt.Errorf("module %s: the module tree renders more than one migration; each module has one version", mod.Raw)
+				}
+				out[i] = files
+			}
+		})
 	}
-	data := newModuleData(project, mod, NextMigration(paths))
-	files, err := g.module.Render(data)
-	if err != nil {
-		return nil, fmt.Errorf("module %s: %w", mod.Raw, err)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return files, nil
+	return out, errors.Join(errs...)
 }
 
 var migrationRE = regexp.MustCompile(`(^|/)migrations/(\d+)_[^/]*\.sql$`)
@@ -152,6 +197,15 @@ func NextMigration(paths []string) int {
 		}
 	}
 	return highest + 1
+}
+
+// migrationAfter is NextMigration of the paths of files.
+func migrationAfter(files []File) int {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+	}
+	return NextMigration(paths)
 }
 
 // mergeFiles adds extra to files, replacing files with the same path, and
@@ -182,68 +236,153 @@ type Result struct {
 	DryRun bool     `json:"dry_run"`
 	Commit string   `json:"commit,omitempty"`
 	Verify *Report  `json:"verification,omitempty"`
+	// Notes says what was found and cleaned up from interrupted runs.
+	Notes []string `json:"notes,omitempty"`
 }
 
-// New creates a project: validate, check the target, render in memory, land
-// the tree atomically, commit it with go-git, then verify it. Bad input
-// returns an *InputError before anything is written; a failed verification
-// returns a *VerifyError with the tree (and commit) left in place to fix.
+// newRun is the state of the new pipeline.
+type newRun struct {
+	tree
+	opts Options
+	res  *Result
+	// commitPaths are the files to commit into a directory that already
+	// held files (--force); nil commits the whole fresh tree.
+	commitPaths []string
+	landed      bool // the files are in place: the result is returned with any later error
+}
+
+// New creates a project. Bad input returns an *InputError before anything is
+// written; a failed verification returns a *VerifyError with the tree (and
+// commit) left in place to fix; the result is nil until the tree is written.
 func (g *Generator) New(ctx context.Context, opts Options) (*Result, error) {
-	opts.Normalize()
-	if err := opts.Validate(); err != nil {
+	r := &newRun{tree: tree{g: g, progress: g.Progress}, opts: opts}
+	err := runSteps(ctx, g.Progress, r, []step[newRun]{
+		{run: (*newRun).validate},    // raw answers → options (Validate)
+		{run: (*newRun).checkTarget}, // the target may be written, before rendering
+		{name: named[newRun]("render templates"), progress: true, run: (*newRun).render}, // the whole tree in memory
+		{run: (*newRun).dryRun},          // --dry-run stops here
+		{run: (*newRun).open},            // lock the target, or stage a new tree beside it
+		{run: (*newRun).checkOverwrites}, // nothing in the way, no symlink out of the tree
+		{name: func(r *newRun) string { return "write " + r.opts.Dir }, progress: true, run: (*newRun).write},
+		{name: named[newRun]("git init and first commit"), progress: true, run: (*newRun).gitCommit},
+		{run: (*newRun).publish}, // one rename of the staged tree, or the transaction's commit
+		{run: (*newRun).verify},  // go build, vet, test
+	})
+	if r.res != nil {
+		r.res.Notes = r.notes
+	}
+	err = errors.Join(err, r.close())
+	if err != nil && !r.landed {
 		return nil, err
 	}
-	if err := CheckTarget(opts.Dir, opts.Force); err != nil {
-		return nil, err
-	}
-	if !opts.NoGit && !opts.DryRun {
-		if err := CheckExistingRepo(opts.Dir); err != nil {
-			return nil, err
-		}
-	}
-	var files []File
-	if err := g.Progress.step("render templates", func() (err error) {
-		files, err = g.Render(opts)
+	return r.res, err
+}
+
+func (r *newRun) validate(context.Context) error {
+	opts, err := r.g.Validate(r.opts)
+	if err != nil {
 		return err
-	}); err != nil {
-		return nil, err
 	}
-	res := &Result{Dir: opts.Dir, Module: opts.Module, DryRun: opts.DryRun}
+	r.opts = opts
+	abs, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return err
+	}
+	r.root = abs
+	return nil
+}
+
+func (r *newRun) checkTarget(context.Context) error {
+	if err := CheckTarget(r.opts.Dir, r.opts.Force); err != nil {
+		return err
+	}
+	if r.opts.NoGit || r.opts.DryRun {
+		return nil
+	}
+	if err := checkGitLink(r.root); err != nil {
+		return err
+	}
+	return CheckExistingRepo(r.opts.Dir)
+}
+
+func (r *newRun) render(ctx context.Context) error {
+	files, err := r.g.render(ctx, r.opts)
+	if err != nil {
+		return err
+	}
+	r.files = files
+	r.res = &Result{Dir: r.opts.Dir, Module: r.opts.Module, DryRun: r.opts.DryRun}
 	for _, f := range files {
-		res.Files = append(res.Files, f.Path)
+		r.res.Files = append(r.res.Files, f.Path)
 	}
-	if opts.DryRun {
-		return res, nil
+	return nil
+}
+
+func (r *newRun) dryRun(context.Context) error {
+	if r.opts.DryRun {
+		return errStop
 	}
-	if err := CheckOverwrites(opts.Dir, files); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	return nil
+}
+
+// checkOverwrites runs under the lock: the target is what it will be while
+// the files are written.
+func (r *newRun) checkOverwrites(context.Context) error {
+	if r.stage != nil {
+		return nil
 	}
 	// Into a directory that already held files (--force), commit only what
-	// saasgen wrote; a fresh tree holds nothing else.
-	var commitPaths []string
-	if entries, err := os.ReadDir(opts.Dir); err == nil && len(entries) > 0 {
-		commitPaths = res.Files
+	// saasgen wrote; a fresh or empty tree holds nothing else.
+	if entries, err := os.ReadDir(r.root); err == nil && !isEmptyTarget(entries) {
+		r.commitPaths = r.res.Files
 	}
-	if err := g.Progress.step("write "+opts.Dir, func() error { return WriteNew(files, opts.Dir) }); err != nil {
-		return nil, err
+	return CheckOverwrites(r.root, r.files)
+}
+
+// write lands the files; in an existing directory the transaction commits
+// at once (the files are the project from now on).
+func (r *newRun) write(ctx context.Context) error {
+	if err := r.tree.write(ctx); err != nil {
+		return err
 	}
-	if !opts.NoGit {
-		if err := g.Progress.step("git init and first commit", func() (err error) {
-			res.Commit, err = GitInit(opts.Dir, fmt.Sprintf("Generate %s with saasgen %s", opts.Name, g.Version), commitPaths)
+	if r.tx != nil {
+		if err := r.tree.publish(ctx); err != nil {
 			return err
-		}); err != nil {
-			return res, err
 		}
+		r.landed = true
 	}
-	if opts.SkipVerify {
-		return res, nil
+	return nil
+}
+
+// gitCommit makes the first commit: inside the staging directory for a new
+// tree, so the tree appears with its history or not at all.
+func (r *newRun) gitCommit(context.Context) error {
+	if r.opts.NoGit {
+		return nil
 	}
-	rep, err := Verify(ctx, opts.Dir, g.Progress)
-	res.Verify = rep
-	return res, err
+	var err error
+	r.res.Commit, err = GitInit(r.gitDir(), fmt.Sprintf("Generate %s with saasgen %s", r.opts.Name, r.g.Version), r.commitPaths)
+	return err
+}
+
+func (r *newRun) publish(ctx context.Context) error {
+	if r.stage == nil {
+		return nil
+	}
+	if err := r.tree.publish(ctx); err != nil {
+		return err
+	}
+	r.landed = true
+	return nil
+}
+
+func (r *newRun) verify(ctx context.Context) error {
+	if r.opts.SkipVerify {
+		return nil
+	}
+	rep, err := Verify(ctx, r.opts.Dir, r.g.Progress)
+	r.res.Verify = rep
+	return err
 }
 
 func sortFiles(files []File) {

@@ -93,7 +93,8 @@ func TestGolden(t *testing.T) {
 }
 
 // checkGolden compares files with the tree golden/<name>, or rewrites that
-// tree under SAASGEN_UPDATE=1.
+// tree under SAASGEN_UPDATE=1 and fails, so that an update is never
+// committed unread.
 func checkGolden(t *testing.T, name string, files []generator.File) {
 	t.Helper()
 	dir := filepath.Join("..", "golden", name)
@@ -107,20 +108,34 @@ func checkGolden(t *testing.T, name string, files []generator.File) {
 	if err := generator.WriteNew(files, dir); err != nil {
 		t.Fatal(err)
 	}
+	t.Errorf("SAASGEN_UPDATE: golden/%s rewritten; read the diff (git diff -- golden/%s) and run the tests again without SAASGEN_UPDATE", name, name)
 }
 
 func compareTree(t *testing.T, dir string, files []generator.File) {
 	t.Helper()
+	for _, p := range treeDiff(dir, files) {
+		t.Error(p)
+	}
+}
+
+// treeDiff lists how the tree at dir differs from files: content, mode,
+// missing and extra files.
+func treeDiff(dir string, files []generator.File) []string {
+	var problems []string
 	want := map[string]bool{}
 	for _, f := range files {
 		want[f.Path] = true
-		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		got, err := os.ReadFile(p)
 		if err != nil {
-			t.Errorf("%s: missing from the golden tree (rendered now): run SAASGEN_UPDATE=1 go test ./generator -run TestGolden and read the diff", f.Path)
+			problems = append(problems, fmt.Sprintf("%s: missing from the golden tree (rendered now): run SAASGEN_UPDATE=1 go test ./generator -run TestGolden and read the diff", f.Path))
 			continue
 		}
 		if !bytes.Equal(got, f.Content) {
-			t.Errorf("%s differs from golden:\n%s", f.Path, lineDiff(string(got), string(f.Content)))
+			problems = append(problems, fmt.Sprintf("%s differs from golden:\n%s", f.Path, lineDiff(string(got), string(f.Content))))
+		}
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() != f.Mode.Perm() {
+			problems = append(problems, fmt.Sprintf("%s: mode %v rendered, %v in the golden tree", f.Path, f.Mode.Perm(), fi.Mode().Perm()))
 		}
 	}
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
@@ -129,10 +144,27 @@ func compareTree(t *testing.T, dir string, files []generator.File) {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		if !want[filepath.ToSlash(rel)] {
-			t.Errorf("%s: in the golden tree but no longer rendered", filepath.ToSlash(rel))
+			problems = append(problems, fmt.Sprintf("%s: in the golden tree but no longer rendered", filepath.ToSlash(rel)))
 		}
 		return nil
 	})
+	return problems
+}
+
+// TestTreeDiffComparesModes: a file whose mode differs is a difference.
+func TestTreeDiffComparesModes(t *testing.T) {
+	dir := t.TempDir()
+	files := []generator.File{{Path: "run.sh", Content: []byte("#!/bin/sh\n"), Mode: 0o755}, {Path: "a.txt", Content: []byte("a"), Mode: 0o644}}
+	if err := generator.WriteNew(files, dir); err != nil {
+		t.Fatal(err)
+	}
+	if d := treeDiff(dir, files); len(d) > 0 {
+		t.Fatalf("identical trees differ: %q", d)
+	}
+	os.Chmod(filepath.Join(dir, "run.sh"), 0o644)
+	if d := treeDiff(dir, files); len(d) != 1 || !strings.Contains(d[0], "run.sh: mode -rwxr-xr-x rendered, -rw-r--r-- in the golden tree") {
+		t.Errorf("a lost executable bit: %q", d)
+	}
 }
 
 // lineDiff shows the first differing lines with a little context.
@@ -174,7 +206,11 @@ func TestGoldenAddModule(t *testing.T) {
 	var after []generator.File
 	for p, content := range readTree(t, dir) {
 		if !strings.HasSuffix(p, "/") {
-			after = append(after, generator.File{Path: p, Content: []byte(content), Mode: 0o644})
+			fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			after = append(after, generator.File{Path: p, Content: []byte(content), Mode: fi.Mode().Perm()})
 		}
 	}
 	checkGolden(t, "default-add-billing", after)

@@ -40,16 +40,6 @@ var reservedNames = map[string]string{
 	"saasgen":    "it is this tool's name",
 }
 
-// sqlReserved are PostgreSQL reserved key words: an unquoted table with such a
-// name is a syntax error in every hand-written query.
-var sqlReserved = toSet(`all analyse analyze and any array as asc asymmetric authorization both case cast
-check collate column constraint create current_catalog current_date current_role current_time
-current_timestamp current_user default deferrable desc distinct do else end except false fetch for
-foreign from grant group having in initially intersect into lateral leading limit localtime
-localtimestamp not null offset on only or order placing primary references returning select
-session_user some symmetric system_user table then to trailing true union unique user using
-variadic when where window with`)
-
 // goPredeclared are identifiers a package name must not shadow.
 var goPredeclared = toSet(`any append bool byte cap clear close comparable complex complex64 complex128
 copy delete error false float32 float64 imag int int8 int16 int32 int64 iota len make max min new nil
@@ -80,7 +70,9 @@ func ValidateProjectName(name string) error {
 	return nil
 }
 
-// ValidateModuleName reports whether raw can name a domain module.
+// ValidateModuleName reports whether raw can name a domain module by its own
+// rules; what the templates derive from it (Go identifiers, SQL, routes) is
+// checked by Generator.ValidateModuleList.
 func ValidateModuleName(raw string) error {
 	const accepted = "lower-case letters and digits, words separated by '_' or '-', starting with a letter, at most 40 characters (e.g. billing, order_items)"
 	if err := commonNameChecks("module name", raw, accepted); err != nil {
@@ -102,8 +94,6 @@ func ValidateModuleName(raw string) error {
 		return invalid("module name", raw, fmt.Sprintf("its Go package name %q would shadow a predeclared Go identifier", n.Package))
 	case stdPackages[n.Package]:
 		return invalid("module name", raw, fmt.Sprintf("its Go package name %q would shadow a standard-library package", n.Package))
-	case sqlReserved[n.Table]:
-		return invalid("module name", raw, fmt.Sprintf("its table name %q is a reserved SQL key word", n.Table))
 	}
 	for _, ident := range []string{n.Var, n.VarPlural} {
 		if token.IsKeyword(ident) || goPredeclared[ident] {

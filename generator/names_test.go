@@ -44,7 +44,6 @@ func TestValidateModuleNameRefuses(t *testing.T) {
 		"platform":              "reserved",
 		"app":                   "reserved",
 		"tenants":               "reserved",
-		"order":                 "reserved SQL key word",
 		"users_":                "lower-case letters",
 		"a__b":                  "lower-case letters",
 		"types":                 "Go identifier \"type\"",

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -123,10 +124,10 @@ func DefaultOptions() Options {
 
 // Normalize fills values derived from others: the module path and target
 // directory from the name, and canonical module names ("order-items" is
-// recorded as "order_items").
+// recorded as "order_items"). It trims nothing: a name with spaces is
+// refused by validation, never silently changed. Empty entries of the
+// module list (--modules=a,,b) are dropped.
 func (o *Options) Normalize() {
-	o.Name = strings.TrimSpace(o.Name)
-	o.Module = strings.TrimSpace(o.Module)
 	if o.Module == "" {
 		o.Module = o.Name
 	}
@@ -135,55 +136,88 @@ func (o *Options) Normalize() {
 	}
 	mods := make([]string, 0, len(o.Modules))
 	for _, m := range o.Modules {
-		if m = strings.TrimSpace(m); m != "" {
+		if m != "" {
 			mods = append(mods, strings.ReplaceAll(m, "-", "_"))
 		}
 	}
 	o.Modules = mods
 }
 
-// Validate checks every option and returns the first problem as an
-// *InputError naming the value and what would be accepted.
-func (o *Options) Validate() error {
+// MaxModules bounds the modules of a project (chosen at once or added
+// later): far above any real project, it keeps a mistaken or hostile input
+// from running for minutes.
+const MaxModules = 1000
+
+// MaxAnswersFileSize bounds an answers file (--config).
+const MaxAnswersFileSize = 1 << 20
+
+// Validate turns the raw answers of `saasgen new`, from flags, an answers
+// file or the wizard, into the options the generator runs with: defaults
+// derived (Normalize), module names in their canonical form, every rule
+// checked, the first problem returned as an *InputError naming the value as
+// typed and what would be accepted. It is the one validation of new: New and
+// Render call it, and the wizard's inline checks call the functions it is
+// made of (ValidateProjectName, ValidateModulePath, ValidateChoice,
+// ValidateModuleList).
+func (g *Generator) Validate(o Options) (Options, error) {
 	if o.Name == "" {
-		return &InputError{Field: "project name", Reason: "is required: pass it as the NAME argument (saasgen new NAME) or as name: in the --config answers file"}
+		return o, &InputError{Field: "project name", Reason: "is required: pass it as the NAME argument (saasgen new NAME) or as name: in the --config answers file"}
 	}
 	if err := ValidateProjectName(o.Name); err != nil {
-		return err
+		return o, err
 	}
+	o.Modules = slices.Clone(o.Modules)
+	raw := o.Modules
+	o.Normalize() // the module path and directory; raw keeps the module names as typed
 	if err := ValidateModulePath(o.Module); err != nil {
-		return err
+		return o, err
 	}
 	for _, b := range Backends {
 		if err := ValidateChoice("--"+b.Key, b.Get(&o.Answers), b.Choices); err != nil {
+			return o, err
+		}
+	}
+	if err := checkModuleCount(len(raw)); err != nil {
+		return o, err
+	}
+	typed := make([]string, 0, len(raw))
+	for _, m := range raw {
+		if m != "" {
+			typed = append(typed, m)
+		}
+	}
+	return o, g.ValidateModuleList(typed)
+}
+
+func checkModuleCount(n int) error {
+	if n > MaxModules {
+		return invalid("module count", strconv.Itoa(n), fmt.Sprintf("is more than a project may have (at most %d)", MaxModules))
+	}
+	return nil
+}
+
+// validateRecorded checks answers recorded in a manifest by the rules each
+// value obeyed when it was accepted (names, module path, choices), so a
+// hand-edited saasgen.yaml is refused rather than misread.
+func validateRecorded(a Answers) error {
+	if err := ValidateProjectName(a.Name); err != nil {
+		return err
+	}
+	if err := ValidateModulePath(a.Module); err != nil {
+		return err
+	}
+	for _, b := range Backends {
+		if err := ValidateChoice(b.Key, b.Get(&a), b.Choices); err != nil {
 			return err
 		}
 	}
-	return ValidateModules(o.Modules)
-}
-
-// ValidateModules checks a list of module names for a new project: each name,
-// and that no two map to the same Go package.
-func ValidateModules(mods []string) error {
-	return validateModuleList(mods, nil)
-}
-
-// validateModuleList checks each module name and that no two (including the
-// existing ones) map to the same Go package.
-func validateModuleList(mods, existing []string) error {
-	seen := map[string]string{}
-	for _, m := range existing {
-		seen[ModuleNames(m).Package] = m
+	if err := checkModuleCount(len(a.Modules)); err != nil {
+		return err
 	}
-	for _, m := range mods {
+	for _, m := range a.Modules {
 		if err := ValidateModuleName(m); err != nil {
 			return err
 		}
-		pkg := ModuleNames(m).Package
-		if prev, ok := seen[pkg]; ok {
-			return invalid("module name", m, fmt.Sprintf("collides with module %q: both become package internal/modules/%s", prev, pkg))
-		}
-		seen[pkg] = m
 	}
 	return nil
 }
@@ -225,7 +259,10 @@ type AnswersFile struct {
 // ReadAnswersFile parses a YAML answers file. An unknown key, a value of the
 // wrong type or a syntax error is an *InputError naming the file and line.
 func ReadAnswersFile(path string) (*AnswersFile, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, MaxAnswersFileSize)
+	if errors.Is(err, errTooBig) {
+		return nil, invalid("--config", path, fmt.Sprintf("is larger than %d bytes; an answers file holds a few answers", MaxAnswersFileSize))
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, invalid("--config", path, "does not exist; pass the path of a YAML answers file (see examples/)")
@@ -233,6 +270,22 @@ func ReadAnswersFile(path string) (*AnswersFile, error) {
 		return nil, invalid("--config", path, "cannot be read: "+pathProblem(err)+"; pass the path of a YAML answers file (see examples/)")
 	}
 	return ParseAnswers(filepath.Base(path), data)
+}
+
+var errTooBig = errors.New("file too large")
+
+// readBounded reads the file at path, or errTooBig past limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		err = errTooBig
+	}
+	return data, err
 }
 
 // ParseAnswers parses answers-file YAML; name is used in error messages.

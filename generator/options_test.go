@@ -2,6 +2,8 @@ package generator
 
 import (
 	"slices"
+
+	"github.com/saasgen/saasgen/templates"
 	"strings"
 	"testing"
 )
@@ -20,10 +22,13 @@ func TestParseAnswers(t *testing.T) {
 	if !slices.Equal(o.Modules, []string{"order_items", "billing"}) {
 		t.Errorf("modules = %q, want order_items billing", o.Modules)
 	}
-	if err := o.Validate(); err != nil {
+	if _, err := testGen.Validate(o); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
 }
+
+// testGen renders the embedded templates.
+var testGen = &Generator{Templates: templates.FS, Version: "dev"}
 
 func TestParseAnswersEmptyAndAbsentKeys(t *testing.T) {
 	for _, src := range []string{"", "# nothing\n"} {
@@ -69,7 +74,7 @@ func TestValidateOptions(t *testing.T) {
 		o.Normalize()
 		return o
 	}
-	if err := func() error { o := base(); return o.Validate() }(); err != nil {
+	if _, err := testGen.Validate(base()); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
 	for name, mutate := range map[string]func(*Options){
@@ -79,11 +84,15 @@ func TestValidateOptions(t *testing.T) {
 		"duplicate module":  func(o *Options) { o.Modules = []string{"order_items", "order-items"}; o.Normalize() },
 		"colliding package": func(o *Options) { o.Modules = []string{"order_items", "orderitems"} },
 		"missing name":      func(o *Options) { o.Name = "" },
+		"clashing module":   func(o *Options) { o.Modules = []string{"service"} },
+		"SQL key word":      func(o *Options) { o.Modules = []string{"left"} },
+		"derived tables":    func(o *Options) { o.Modules = []string{"project", "projects"} },
+		"spaces kept":       func(o *Options) { o.Name = " acme" },
 		"reserved name":     func(o *Options) { o.Name = "internal" },
 	} {
 		o := base()
 		mutate(&o)
-		if err := o.Validate(); err == nil || !IsInputError(err) {
+		if _, err := testGen.Validate(o); err == nil || !IsInputError(err) {
 			t.Errorf("%s: Validate() = %v, want an *InputError", name, err)
 		}
 	}
@@ -107,8 +116,28 @@ func FuzzParseAnswers(f *testing.F) {
 		o := DefaultOptions()
 		af.ApplyTo(&o)
 		o.Normalize()
-		if err := o.Validate(); err != nil && !IsInputError(err) {
+		if _, err := testGen.Validate(o); err != nil && !IsInputError(err) {
 			t.Fatalf("Validate: non-input error %v", err)
 		}
 	})
+}
+
+// TestRenderNormalizes: a direct library call records canonical module names
+// in saasgen.yaml, as the command does.
+func TestRenderNormalizes(t *testing.T) {
+	o := DefaultOptions()
+	o.Name, o.Modules = "acme", []string{"order-items"}
+	files, err := testGen.Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Path == ManifestFile && (!strings.Contains(string(f.Content), "  - order_items\n") || strings.Contains(string(f.Content), "order-items")) {
+			t.Errorf("saasgen.yaml records the name as typed:\n%s", f.Content)
+		}
+		if f.Path == "internal/modules/orderitems/orderitems.go" {
+			return
+		}
+	}
+	t.Error("module order-items not rendered as package orderitems")
 }

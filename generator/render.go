@@ -18,13 +18,6 @@ import (
 // the output path.
 const TemplateExt = ".tmpl"
 
-// File is one rendered file of a generated tree.
-type File struct {
-	Path    string      // slash-separated, relative to the tree root
-	Content []byte      //
-	Mode    fs.FileMode // 0o644, or 0o755 for scripts
-}
-
 // TemplateSet is a parsed template tree: each file's path and body templates.
 // Parsing is separate from rendering so every template of the embedded trees
 // is parsed up front (and by a test), never first in a user's hands.

@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/saasgen/saasgen/generator/supervise"
 )
 
 // ServicesHint is the one command that runs the generated tests needing
@@ -158,17 +158,11 @@ func Verify(ctx context.Context, dir string, progress Progress) (*Report, error)
 	return r, nil
 }
 
+// runGo runs the go command in dir under a supervisor (see package
+// supervise): no build, vet or test process outlives saasgen, even when
+// saasgen is killed.
 func runGo(ctx context.Context, dir string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	killGroupOnCancel(cmd)
-	cmd.WaitDelay = 5 * time.Second
-	var buf bytes.Buffer
-	cmd.Stdout = &buf
-	cmd.Stderr = &buf
-	err := cmd.Run()
-	return buf.Bytes(), err
+	return supervise.Output(ctx, dir, "go", args...)
 }
 
 // testEvent is one line of `go test -json` (cmd/test2json).

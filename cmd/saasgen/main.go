@@ -16,10 +16,15 @@ import (
 var version = ""
 
 func main() {
+	os.Exit(run(resolveVersion()))
+}
+
+// run runs saasgen with the process's arguments and streams; Ctrl-C and
+// SIGTERM cancel it (exit 130).
+func run(version string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Execute(ctx, os.Args[1:], cli.System(), resolveVersion())
-	stop()
-	os.Exit(code)
+	defer stop()
+	return cli.Execute(ctx, os.Args[1:], cli.System(), version)
 }
 
 // resolveVersion prefers the release ldflags, then the module version that

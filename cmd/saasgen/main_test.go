@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,23 +12,47 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/saasgen/saasgen/cmd/saasgen/cli"
+	"github.com/saasgen/saasgen/generator/gentest"
 )
 
+// testVersion is the version the test binary reports as saasgen.
+const testVersion = "v0.1.0-test"
+
+// runAsSaasgen makes the test binary run as saasgen (see saasgenCmd).
+const runAsSaasgen = "SAASGEN_TEST_RUN_AS_SAASGEN"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(runAsSaasgen) == "1" {
+		os.Exit(run(testVersion))
+	}
 	testscript.Main(m, map[string]func(){
-		"saasgen": func() { os.Exit(cli.Execute(context.Background(), os.Args[1:], cli.System(), "v0.1.0-test")) },
+		"saasgen": func() { os.Exit(run(testVersion)) },
 	})
 }
 
+// saasgenCmd is saasgen, run by the test binary itself, for tests that
+// signal or kill it.
+func saasgenCmd(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), runAsSaasgen+"=1", "CI=true")
+	return cmd
+}
+
 // TestScripts runs the CLI scripts in testdata/script. SAASGEN_UPDATE=1
-// rewrites the expected output embedded in them.
+// rewrites the expected output embedded in them, then fails, so that an
+// update is never committed unread.
 func TestScripts(t *testing.T) {
+	if update {
+		t.Cleanup(func() {
+			t.Errorf("SAASGEN_UPDATE: the scripts' expected output was rewritten where it differed; read the diff (git diff -- cmd/saasgen/testdata) and run the tests again without SAASGEN_UPDATE")
+		})
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
-		UpdateScripts:       os.Getenv("SAASGEN_UPDATE") != "",
+		UpdateScripts:       update,
 		Setup: func(env *testscript.Env) error {
 			// No terminal and no CI marker by default; scripts set CI themselves.
 			env.Setenv("CI", "")
@@ -44,12 +67,28 @@ func TestScripts(t *testing.T) {
 			}
 			return nil
 		},
+		// [modules]: the generated project's modules can be had (cache or
+		// proxy); scripts that verify a project skip without them, and
+		// fail under TEST_REQUIRE_SERVICES=1.
+		Condition: func(cond string) (bool, error) {
+			if cond != "modules" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			ok, why := gentest.ModulesAvailable()
+			if !ok && gentest.ServicesRequired() {
+				return false, errors.New(why)
+			}
+			return ok, nil
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"status":    cmdStatus,
 			"validjson": cmdValidJSON,
 		},
 	})
 }
+
+// update is SAASGEN_UPDATE: rewrite expected output instead of comparing.
+var update = os.Getenv("SAASGEN_UPDATE") != ""
 
 // goEnv is the host's go environment that scripts running the go command need.
 var goEnv = func() map[string]string {

@@ -34,10 +34,17 @@ saasgen-owned internal/app/modules.go and in saasgen.yaml; then verify the proje
 Names: "order_items" and "order-items" name the same module: Go package orderitems,
 table order_items, routes /api/v1/order-items, type OrderItem.
 
+The project is the one whose go.mod is nearest above the directory, with
+saasgen.yaml beside it; a Go module without saasgen.yaml is refused. Its root is
+printed first. The project is locked while the command runs: a second saasgen
+command in it waits.
+
 Files saasgen owns are rewritten only when they are exactly as saasgen generated
 them; if one was edited by hand the command refuses and changes nothing. Files are
-written as one transaction: an error or Ctrl-C leaves the project as it was. When
-verification fails the files are kept (so you can fix them) unless --rollback.`,
+written as one transaction, kept open until verification passes: an error or
+Ctrl-C leaves the project as it was, and after a kill the next saasgen command in
+the project rolls the change back. When verification fails the files are kept
+(so you can fix them) unless --rollback.`,
 		Example: `  saasgen add module billing
   saasgen add module order-items --commit
   saasgen add module invoices --dry-run --json`,
@@ -72,7 +79,7 @@ func addModuleRun(cmd *cobra.Command, o *addModuleOptions) error {
 		if !o.io.CanPrompt() {
 			return &generator.InputError{Field: "module name", Reason: "is required: saasgen add module NAME (e.g. billing, order_items)"}
 		}
-		name, err := askModuleName(cmd.Context(), o.io, o.gen)
+		name, err := askModuleName(cmd.Context(), o.io, o.gen, o.opts.Dir)
 		if err != nil {
 			return err
 		}
@@ -87,10 +94,12 @@ func addModuleRun(cmd *cobra.Command, o *addModuleOptions) error {
 		return printJSON(cmd.Context(), o.io.Out, res, err)
 	}
 	w := o.io.Out
+	printNotes(o.io, res.Notes)
 	verb := "Added"
 	if res.DryRun {
 		verb = "Would add"
 	}
+	fmt.Fprintf(w, "Project %s\n", res.Root)
 	fmt.Fprintf(w, "%s module %s (package %s, table %s, routes /api/v1/%s, migration %05d):\n",
 		verb, res.Module.Raw, res.Module.Package, res.Module.Table, res.Module.Route, res.Migration)
 	for _, p := range res.Added {

@@ -58,7 +58,9 @@ Tests of the generated project that need PostgreSQL run when TEST_DATABASE_URL i
 set; otherwise the report lists them as skipped with the command that runs them.
 
 Exit codes: 0 success, 1 a step failed (verification, git), 2 bad input (nothing
-written), 130 interrupted (nothing written).`,
+written), 130 interrupted: nothing written when interrupted before the tree
+landed; interrupted during verification, the project and its first commit are
+kept, unverified (run 'saasgen verify DIR').`,
 		Example: `  saasgen new acme --yes
   saasgen new acme --module github.com/acme/acme --modules projects,invoices --ci github --sessions postgres --queue asynq
   saasgen new --config examples/full.yaml --yes --json
@@ -154,6 +156,7 @@ func newRun(cmd *cobra.Command, o *newOptions) error {
 	if o.json {
 		return printJSON(cmd.Context(), o.io.Out, res, err)
 	}
+	printNotes(o.io, res.Notes)
 	if res.DryRun {
 		fmt.Fprintf(o.io.Out, "Would create %s (%d files, nothing written):\n", res.Dir, len(res.Files))
 		printTree(o.io.Out, res.Files)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/saasgen/saasgen/generator"
@@ -60,4 +61,12 @@ func canceledOr(ctx context.Context, err error) error {
 		return errCanceled
 	}
 	return err
+}
+
+// printNotes tells, on stderr, what a command found and cleaned up from
+// interrupted runs, or otherwise did beyond its result.
+func printNotes(s *IOStreams, notes []string) {
+	for _, n := range notes {
+		fmt.Fprintf(s.ErrOut, "saasgen: note: %s\n", n)
+	}
 }

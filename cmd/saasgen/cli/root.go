@@ -21,7 +21,7 @@ const (
 	ExitOK       = 0
 	ExitFailed   = 1   // a step failed: verification, git, I/O
 	ExitBadInput = 2   // bad input or usage; nothing was written
-	ExitCanceled = 130 // interrupted (Ctrl-C); nothing was written
+	ExitCanceled = 130 // interrupted (Ctrl-C, SIGTERM); see each command for what is kept
 )
 
 // usageError is a command-line usage problem (unknown flag, wrong number of

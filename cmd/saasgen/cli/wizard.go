@@ -36,7 +36,7 @@ func runWizard(ctx context.Context, o *newOptions) error {
 		if err := p.run(ctx, form); err != nil {
 			return err
 		}
-		o.opts.Name = strings.TrimSpace(*name)
+		o.opts.Name = *name
 	}
 	// A taken directory is refused now, not after every other question.
 	dir := o.opts.Dir
@@ -70,26 +70,28 @@ func runWizard(ctx context.Context, o *newOptions) error {
 }
 
 // askModuleName asks for a module name in a terminal, for `saasgen add
-// module` without NAME, with the validator the argument goes through.
-func askModuleName(ctx context.Context, streams *IOStreams, gen *generator.Generator) (string, error) {
+// module` without NAME, with the validation the argument goes through for
+// the project containing dir.
+func askModuleName(ctx context.Context, streams *IOStreams, gen *generator.Generator, dir string) (string, error) {
 	p := newPrompter(streams, gen)
-	form, name := p.moduleNameForm()
+	form, name := p.moduleNameForm(dir)
 	if err := p.run(ctx, form); err != nil {
 		return "", err
 	}
-	return strings.TrimSpace(*name), nil
+	return *name, nil
 }
 
 // validateGiven checks the answers that will not be asked, so a bad flag or
 // answers-file value fails before the first question rather than after the
-// last one.
+// last one. It calls the functions Generator.Validate is made of; that one
+// validation runs again on the whole answers after the wizard.
 func validateGiven(o *newOptions) error {
 	if o.given[keyName] {
-		if err := generator.ValidateProjectName(strings.TrimSpace(o.opts.Name)); err != nil {
+		if err := generator.ValidateProjectName(o.opts.Name); err != nil {
 			return err
 		}
 	}
-	if m := strings.TrimSpace(o.opts.Module); o.given[keyModule] && m != "" {
+	if m := o.opts.Module; o.given[keyModule] && m != "" {
 		if err := generator.ValidateModulePath(m); err != nil {
 			return err
 		}
@@ -107,15 +109,16 @@ func validateGiven(o *newOptions) error {
 	return nil
 }
 
-// parseModules splits the modules answer: comma-separated names, blanks
-// ignored; "-" (or nothing) means no modules.
+// parseModules splits the modules answer as --modules does: names separated
+// by commas, empty entries dropped; "-" (or nothing) means no modules.
+// Nothing is trimmed: a name with spaces is refused, as everywhere.
 func parseModules(s string) []string {
 	mods := []string{}
-	if strings.TrimSpace(s) == "-" {
+	if s == "-" {
 		return mods
 	}
 	for m := range strings.SplitSeq(s, ",") {
-		if m = strings.TrimSpace(m); m != "" {
+		if m != "" {
 			mods = append(mods, m)
 		}
 	}
@@ -133,7 +136,7 @@ type wizardAnswers struct {
 
 func (a *wizardAnswers) applyTo(opts *generator.Options) {
 	if a.asked[keyModule] {
-		opts.Module = strings.TrimSpace(a.module)
+		opts.Module = a.module
 	}
 	if a.asked[keyModules] {
 		opts.Modules = parseModules(a.modules)
@@ -182,12 +185,13 @@ func (p *prompter) projectNameForm(def string) (*huh.Form, *string) {
 	)), &name
 }
 
-// moduleNameForm asks the name of a module to add.
-func (p *prompter) moduleNameForm() (*huh.Form, *string) {
+// moduleNameForm asks the name of a module to add to the project
+// containing dir.
+func (p *prompter) moduleNameForm(dir string) (*huh.Form, *string) {
 	var name string
 	return huh.NewForm(huh.NewGroup(
 		p.input("Module name", "lower-case words separated by _ or -, e.g. billing or order_items",
-			&name, p.gen.ValidateModule),
+			&name, func(s string) error { return p.gen.ValidateAddModule(dir, s) }),
 	)), &name
 }
 
@@ -297,7 +301,7 @@ func escapeNote(s string) string {
 }
 
 // input is a text question whose value starts as *value, validated with
-// validate on the trimmed text (what Options.Normalize keeps).
+// validate on the text as typed (nothing is trimmed, as with flags).
 //
 // Line by line, huh prints only the title and an empty answer keeps the
 // starting value, so the hint and the default go into the title and the
@@ -306,15 +310,13 @@ func (p *prompter) input(title, hint string, value *string, validate func(string
 	in := huh.NewInput().Value(value)
 	def := *value
 	if !p.accessible {
-		return in.Title(title).Description(hint).Validate(func(s string) error {
-			return validate(strings.TrimSpace(s))
-		})
+		return in.Title(title).Description(hint).Validate(validate)
 	}
 	if def != "" {
 		hint += "; Enter keeps " + def
 	}
 	return in.Title(title + " (" + hint + "):").Validate(func(s string) error {
-		if s = strings.TrimSpace(s); s == "" && def != "" {
+		if s == "" && def != "" {
 			return nil
 		}
 		return validate(s)

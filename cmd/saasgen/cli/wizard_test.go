@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"charm.land/huh/v2"
 
 	"github.com/saasgen/saasgen/generator"
@@ -79,7 +81,7 @@ func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
 		errText(t, generator.ValidateProjectName("")),
 		errText(t, generator.ValidateModulePath("not a path!")),
 		errText(t, generator.ValidateModuleName("internal")),
-		errText(t, generator.ValidateModules([]string{"order-items", "order_items"})),
+		errText(t, testGenerator.ValidateModuleList([]string{"order-items", "order_items"})),
 		"collides with module",
 		"Invalid: must be a number between 1 and 2",
 	} {
@@ -225,7 +227,7 @@ func TestWizardRefusesBadGivenAnswerBeforeAsking(t *testing.T) {
 // The answers the wizard collects, replayed through the printed command
 // line, give the same options.
 func TestWizardNonInteractiveCommandReplaysAnswers(t *testing.T) {
-	streams, out := accessibleStreams(lines("acme", "github.com/acme/acme", "billing, order-items", "2", "2", "2", "y"))
+	streams, out := accessibleStreams(lines("acme", "github.com/acme/acme", "billing,order-items", "2", "2", "2", "y"))
 	o := wizardOptions(streams, map[string]bool{}, nil)
 	if err := runWizard(context.Background(), o); err != nil {
 		t.Fatalf("runWizard: %v\n%s", err, out)
@@ -251,23 +253,34 @@ func TestWizardNonInteractiveCommandReplaysAnswers(t *testing.T) {
 // testGenerator validates module names against the real templates.
 var testGenerator = &generator.Generator{Templates: templates.FS, Version: "dev"}
 
+// TestAskModuleNameForm: the question validates as `add module NAME` does,
+// in the project at hand: its existing modules included.
 func TestAskModuleNameForm(t *testing.T) {
-	streams, out := accessibleStreams(lines("Billing", "int", "service", "billing"))
-	name, err := askModuleName(context.Background(), streams, testGenerator)
+	opts := generator.DefaultOptions()
+	opts.Name, opts.Dir, opts.NoGit, opts.SkipVerify = "acme", filepath.Join(t.TempDir(), "acme"), true, true
+	if _, err := testGenerator.New(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	streams, out := accessibleStreams(lines("Billing", "int", "service", " billing", "project", "order-items"))
+	name, err := askModuleName(context.Background(), streams, testGenerator, opts.Dir)
 	if err != nil {
 		t.Fatalf("askModuleName: %v\n%s", err, out)
 	}
-	if name != "billing" {
-		t.Errorf("name = %q, want billing", name)
+	if name != "order-items" {
+		t.Errorf("name = %q, want order-items as typed", name)
 	}
-	for _, msg := range []string{errText(t, generator.ValidateModuleName("Billing")), errText(t, generator.ValidateModuleName("int")), errText(t, testGenerator.ValidateModule("service"))} {
+	for _, bad := range []string{"Billing", "int", "service", " billing", "project"} {
+		msg := errText(t, testGenerator.ValidateAddModule(opts.Dir, bad))
 		if !strings.Contains(out.String(), msg) {
 			t.Errorf("output lacks %q:\n%s", msg, out)
 		}
 	}
+	if !strings.Contains(out.String(), `module name "project" would create the table or index "project_notes", which module "projects" creates too`) {
+		t.Errorf("the existing module projects is not taken into account:\n%s", out)
+	}
 
 	streams, _ = accessibleStreams("")
-	if _, err := askModuleName(context.Background(), streams, testGenerator); !errors.Is(err, errCanceled) {
+	if _, err := askModuleName(context.Background(), streams, testGenerator, opts.Dir); !errors.Is(err, errCanceled) {
 		t.Errorf("askModuleName at end of input = %v, want errCanceled", err)
 	}
 }
@@ -283,31 +296,35 @@ func TestWizardSummaryFormKeepsUnderscores(t *testing.T) {
 	if !*ok {
 		t.Error("the confirmation does not default to yes")
 	}
-	view := huh.NewNote().Description(escapeNote(summaryText(opts))).WithWidth(80).View()
-	if !strings.Contains(view, "order_items") {
+	// The form the wizard shows, as a terminal would draw it.
+	form = form.WithWidth(80).WithHeight(30)
+	form.Init()
+	m, _ := form.Update(tea.WindowSizeMsg{Width: 80, Height: 30})
+	view := m.(*huh.Form).View()
+	if !strings.Contains(view, "Modules") || !strings.Contains(view, "order_items") {
 		t.Errorf("summary note renders without the underscore:\n%q", view)
-	}
-	if form == nil {
-		t.Fatal("no confirmation form")
 	}
 }
 
 func TestParseModules(t *testing.T) {
 	for in, want := range map[string][]string{
-		"":                     {},
-		"-":                    {},
-		" - ":                  {},
-		"projects":             {"projects"},
-		" billing , invoices,": {"billing", "invoices"},
+		"":                    {},
+		"-":                   {},
+		"projects":            {"projects"},
+		"billing,,invoices,":  {"billing", "invoices"},
+		" billing, invoices ": {" billing", " invoices "}, // kept as typed, then refused
 	} {
 		if got := parseModules(in); !slices.Equal(got, want) {
 			t.Errorf("parseModules(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if err := generator.ValidateModules(generator.DefaultModules); err != nil {
+	if err := testGenerator.ValidateModuleList(parseModules("billing, invoices")); err == nil || !strings.Contains(err.Error(), `module name " invoices" must not contain spaces`) {
+		t.Errorf("a space in the list = %v, want it refused as --modules refuses it", err)
+	}
+	if err := testGenerator.ValidateModuleList(generator.DefaultModules); err != nil {
 		t.Errorf("the default modules are refused: %v", err)
 	}
-	if err := generator.ValidateModules(nil); err != nil {
+	if err := testGenerator.ValidateModuleList(nil); err != nil {
 		t.Errorf("no modules is refused: %v", err)
 	}
 }

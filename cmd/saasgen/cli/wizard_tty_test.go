@@ -191,6 +191,34 @@ func TestWizardTTYCancel(t *testing.T) {
 	}
 }
 
+// TestCIDisablesPrompting: on a terminal, with CI set (as CI runners do),
+// nothing is asked: the defaults fill what flags left open. The same run
+// without CI asks (the tests above).
+func TestCIDisablesPrompting(t *testing.T) {
+	bin := buildSaasgen(t)
+	for _, ci := range []string{"true", "1"} {
+		dir := filepath.Join(t.TempDir(), "acme")
+		s := startPtyEnv(t, bin, []string{"CI=" + ci}, 100, 40, "new", "acme", "--dir", dir, "--skip-verify", "--no-git")
+		select {
+		case <-s.done:
+		case <-time.After(ptyTimeout):
+			t.Fatalf("CI=%s: still running, the wizard asked:\n%s", ci, s.screen())
+		}
+		<-s.read
+		if code := s.exitCode(); code != ExitOK {
+			t.Fatalf("CI=%s: exit %d:\n%s", ci, code, s.screen())
+		}
+		screen := s.screen()
+		if strings.Contains(screen, "Go module path") || strings.Contains(screen, "Run the same without questions") {
+			t.Errorf("CI=%s: the wizard ran:\n%s", ci, screen)
+		}
+		man, err := os.ReadFile(filepath.Join(dir, "saasgen.yaml"))
+		if err != nil || !strings.Contains(string(man), "module: acme\n") {
+			t.Errorf("CI=%s: project not created with the defaults: %v\n%s", ci, err, man)
+		}
+	}
+}
+
 // buildSaasgen builds the saasgen command into a temporary directory.
 func buildSaasgen(t *testing.T) string {
 	t.Helper()
@@ -226,9 +254,16 @@ const ptyTimeout = 20 * time.Second
 
 func startPty(t *testing.T, bin string, cols, rows int, args ...string) *ptySession {
 	t.Helper()
+	return startPtyEnv(t, bin, nil, cols, rows, args...)
+}
+
+// startPtyEnv is startPty with variables added to the interactive user's
+// environment.
+func startPtyEnv(t *testing.T, bin string, env []string, cols, rows int, args ...string) *ptySession {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = ttyEnv()
+	cmd.Env = append(ttyEnv(), env...)
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
 	if err != nil {
 		t.Fatalf("start %s on a pty: %v", bin, err)

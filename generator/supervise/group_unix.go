@@ -1,6 +1,6 @@
 //go:build unix
 
-package generator
+package supervise
 
 import (
 	"os/exec"
@@ -8,10 +8,12 @@ import (
 )
 
 // killGroupOnCancel runs cmd in its own process group and, when its context
-// is cancelled, kills the whole group: the go command and the test binaries
-// it started, which would otherwise outlive an interrupted saasgen.
+// is cancelled, kills the whole group.
 func killGroupOnCancel(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
 	cmd.Cancel = func() error {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}

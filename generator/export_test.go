@@ -1,0 +1,20 @@
+package generator
+
+import "context"
+
+// PGKeywords exposes the key words refused as table names, for the test that
+// compares them with the real server.
+var PGKeywords = pgKeywords
+
+// ClashIndexBuilds counts the builds of the module-name index.
+var ClashIndexBuilds = &clashIndexBuilds
+
+// RenderUnbounded renders opts as Render does but past MaxModules, for the
+// benchmark showing the cost stays linear beyond the bound.
+func (g *Generator) RenderUnbounded(opts Options) ([]File, error) {
+	if err := g.ValidateModuleList(opts.Modules); err != nil {
+		return nil, err
+	}
+	opts.Normalize()
+	return g.render(context.Background(), opts)
+}
