@@ -14,10 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"shop/internal/platform/blob"
 	"shop/internal/platform/config"
 	"shop/internal/platform/database"
 	"shop/internal/platform/database/querycount"
+	"shop/internal/platform/files"
 	"shop/internal/platform/httpx"
+	"shop/internal/platform/jobs"
 	"shop/internal/platform/logging"
 	"shop/internal/platform/metrics"
 	"shop/internal/platform/module"
@@ -33,6 +36,12 @@ type App struct {
 	Logger   *slog.Logger
 	Pool     *pgxpool.Pool
 	Registry *prometheus.Registry
+	// Jobs is the job queue; Jobs.Run works it (the worker command, or
+	// serve with JOBS_IN_PROCESS=true).
+	Jobs *jobs.Queue
+	// Blob is the object storage; Files the files kept in it.
+	Blob  *blob.Store
+	Files *files.Service
 	// Handler serves every route, wrapped in the platform middleware.
 	Handler http.Handler
 }
@@ -54,11 +63,34 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, modules
 		return nil, err
 	}
 	a := &App{Config: cfg, Logger: logger, Pool: pool, Registry: metrics.NewRegistry()}
+	if err := a.background(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if a.Handler, err = a.routes(modules); err != nil {
-		pool.Close()
+		a.Close()
+		return nil, err
+	}
+	// Every job kind is registered (platform's, then the modules' in
+	// routes): the queue can be sealed.
+	if err := a.Jobs.Seal(); err != nil {
+		a.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// background opens the job queue and object storage.
+func (a *App) background(ctx context.Context) error {
+	var err error
+	if a.Blob, err = blob.Open(ctx, a.Config, a.Logger); err != nil {
+		return err
+	}
+	if a.Jobs, err = jobs.New(a.Config, a.Pool, a.Logger, a.Registry); err != nil {
+		return err
+	}
+	a.Files, err = files.New(a.Pool, a.Blob, a.Jobs, a.Config.Upload, a.Logger.With(slog.String("component", "files")))
+	return err
 }
 
 func (a *App) routes(modules []module.Definition) (http.Handler, error) {
@@ -77,11 +109,13 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 		if m.Register == nil {
 			continue
 		}
-		deps := module.Deps{Pool: a.Pool, Logger: a.Logger.With(slog.String("module", m.Name)), Config: a.Config}
+		deps := module.Deps{Pool: a.Pool, Logger: a.Logger.With(slog.String("module", m.Name)), Config: a.Config, Jobs: a.Jobs, Files: a.Files}
 		if err := m.Register(api, deps); err != nil {
 			return nil, fmt.Errorf("app: register module %s: %w", m.Name, err)
 		}
 	}
+	a.Jobs.Register(api)
+	a.Files.Register(api)
 	resolver := tenancy.NewResolver(a.Pool, tenantCacheTTL)
 	tenantAPI := tenancy.Middleware(a.Config.Tenancy, resolver, a.Logger)(
 		querycount.Middleware(a.Config.QueryBudget, a.Logger, queryMetrics)(
@@ -92,6 +126,7 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	root.HandleFunc("GET /readyz", httpx.Readyz(func(ctx context.Context) error { return database.Ready(ctx, a.Pool) }, a.Logger))
 	root.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	root.Handle(module.APIPrefix, tenantAPI)
+	a.Blob.Register(root)
 
 	var h http.Handler = logging.RecordRoute(httpx.JSONFallback(root))
 	h = httpx.Recover(a.Logger)(h)
@@ -100,8 +135,19 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	return h, nil
 }
 
-// Close releases the database pool.
+// Close releases the queue's and the storage's connections and the
+// database pool.
 func (a *App) Close() {
+	if a.Jobs != nil {
+		if err := a.Jobs.Close(); err != nil {
+			a.Logger.Warn("close job queue", "error", err)
+		}
+	}
+	if a.Blob != nil {
+		if err := a.Blob.Close(); err != nil {
+			a.Logger.Warn("close object storage", "error", err)
+		}
+	}
 	a.Pool.Close()
 }
 

@@ -1,6 +1,7 @@
 // Command minimal runs the minimal service.
 //
-//	minimal serve                     run the HTTP server
+//	minimal serve                     run the HTTP server (and the job workers with JOBS_IN_PROCESS=true)
+//	minimal worker                    run the job workers
 //	minimal migrate up|down|status    manage the database schema (as MIGRATE_DATABASE_URL)
 //	minimal config [-format F]        list every environment variable
 package main
@@ -23,6 +24,7 @@ import (
 	"example.com/minimal/internal/platform/config"
 	"example.com/minimal/internal/platform/database"
 	"example.com/minimal/internal/platform/httpx"
+	"example.com/minimal/internal/platform/jobs"
 	"example.com/minimal/internal/platform/logging"
 )
 
@@ -30,7 +32,10 @@ const usage = `usage: minimal <command> [arguments]
 
 commands:
   serve                   run the HTTP server until SIGINT or SIGTERM
-  migrate up              apply pending migrations, then create and grant the app role
+                          (and the job workers too when JOBS_IN_PROCESS=true)
+  worker                  run the job workers until SIGINT or SIGTERM
+  migrate up              apply pending migrations (and the job queue's), then create
+                          and grant the app role
   migrate down            roll back the latest migration
   migrate status          list migrations and whether they are applied
   config [-format F]      list every environment variable; F is text, markdown or env
@@ -84,6 +89,11 @@ func dispatch(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 			return usageError{"serve takes no arguments"}
 		}
 		return serve(ctx, environ, stdout)
+	case "worker":
+		if len(rest) > 0 {
+			return usageError{"worker takes no arguments"}
+		}
+		return work(ctx, environ, stdout)
 	case "migrate":
 		if len(rest) != 1 {
 			return usageError{"migrate needs exactly one of up, down, status"}
@@ -117,7 +127,39 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
 	}
-	return httpx.Serve(ctx, ln, a.Handler, cfg.HTTP, logger)
+	if !cfg.Jobs.InProcess {
+		return httpx.Serve(ctx, ln, a.Handler, cfg.HTTP, logger)
+	}
+	// Workers in this process: a failure of either half stops both.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := make(chan error, 1)
+	go func() {
+		err := a.Jobs.Run(ctx)
+		if err != nil {
+			cancel()
+		}
+		workers <- err
+	}()
+	err = httpx.Serve(ctx, ln, a.Handler, cfg.HTTP, logger)
+	cancel()
+	return errors.Join(err, <-workers)
+}
+
+// work runs the job workers until ctx is cancelled (SIGINT or SIGTERM),
+// then lets running jobs finish within JOBS_SHUTDOWN_TIMEOUT.
+func work(ctx context.Context, environ []string, stdout io.Writer) error {
+	cfg, err := config.Load(environ)
+	if err != nil {
+		return err
+	}
+	logger := logging.New(stdout, cfg.LogLevel)
+	a, err := app.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Jobs.Run(ctx)
 }
 
 func migrate(ctx context.Context, direction string, environ []string, stdout, stderr io.Writer) error {
@@ -159,6 +201,13 @@ func migrate(ctx context.Context, direction string, environ []string, stdout, st
 			return fmt.Errorf("connect as MIGRATE_DATABASE_URL: %w", err)
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
+		queue, err := jobs.MigrateBackend(ctx, cfg.Migrate.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		for _, line := range queue {
+			fmt.Fprintf(stdout, "applied %s\n", line)
+		}
 		if err := database.EnsureAppRole(ctx, conn, cfg.Database.URL); err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shop/internal/modules/billing/internal/domain"
+	"shop/internal/modules/billing/internal/export"
 	"shop/internal/modules/billing/internal/httpapi"
 	"shop/internal/modules/billing/internal/service"
 	"shop/internal/modules/billing/internal/store"
@@ -32,6 +33,13 @@ type (
 	Service          = domain.Service
 	ValidationError  = domain.ValidationError
 )
+
+// ExportKind is the job kind of an export of the module's billing
+// (POST /api/v1/billing/exports).
+const ExportKind = export.Kind
+
+// ExportContentType is the media type of an export's file (JSON Lines).
+const ExportContentType = export.ContentType
 
 // ErrNotFound is returned when the billing does not exist in the
 // tenant.
@@ -62,6 +70,11 @@ func Module() module.Definition {
 		Migrations: Migrations(),
 		Register: func(mux *http.ServeMux, deps module.Deps) error {
 			httpapi.New(NewService(deps.Pool), deps.Logger).Register(mux)
+			exporter, err := export.New(deps.Pool, deps.Jobs, deps.Files)
+			if err != nil {
+				return err
+			}
+			exporter.Register(mux, deps.Logger)
 			return nil
 		},
 	}

@@ -19,6 +19,7 @@ import (
 	"shop/internal/platform/database/dbtest"
 	"shop/internal/platform/database/querycount"
 	"shop/internal/platform/database/querycount/querycounttest"
+	"shop/internal/platform/jobs/jobstest"
 	"shop/internal/platform/module"
 	"shop/internal/platform/tenancy"
 )
@@ -46,9 +47,11 @@ func newEnv(t *testing.T) *env {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
-	if err := projects.Module().Register(mux, module.Deps{Pool: e.pool, Logger: logger}); err != nil {
+	bg := jobstest.New(t, db, e.pool)
+	if err := projects.Module().Register(mux, module.Deps{Pool: e.pool, Logger: logger, Jobs: bg.Queue, Files: bg.Files}); err != nil {
 		t.Fatal(err)
 	}
+	bg.Seal(t)
 	resolver := tenancy.NewResolver(db.AppPool, 0)
 	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
 	e.server = httptest.NewServer(tenancy.Middleware(cfg, resolver, logger)(mux))

@@ -19,6 +19,7 @@ import (
 	"github.com/acme/acme/internal/platform/database/dbtest"
 	"github.com/acme/acme/internal/platform/database/querycount"
 	"github.com/acme/acme/internal/platform/database/querycount/querycounttest"
+	"github.com/acme/acme/internal/platform/jobs/jobstest"
 	"github.com/acme/acme/internal/platform/module"
 	"github.com/acme/acme/internal/platform/tenancy"
 )
@@ -46,9 +47,11 @@ func newEnv(t *testing.T) *env {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
-	if err := invoices.Module().Register(mux, module.Deps{Pool: e.pool, Logger: logger}); err != nil {
+	bg := jobstest.New(t, db, e.pool)
+	if err := invoices.Module().Register(mux, module.Deps{Pool: e.pool, Logger: logger, Jobs: bg.Queue, Files: bg.Files}); err != nil {
 		t.Fatal(err)
 	}
+	bg.Seal(t)
 	resolver := tenancy.NewResolver(db.AppPool, 0)
 	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
 	e.server = httptest.NewServer(tenancy.Middleware(cfg, resolver, logger)(mux))

@@ -60,7 +60,7 @@ DROP TABLE widgets;
 	}
 	defer m.Close()
 
-	assertTables(t, db.OwnerPool, "tenants", "widgets")
+	assertTables(t, db.OwnerPool, "files", "jobs", "tenants", "widgets")
 	if _, err := m.DownTo(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +69,10 @@ DROP TABLE widgets;
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 2 {
-		t.Fatalf("second up applied %d migrations, want 2", len(res))
+	if len(res) != 4 {
+		t.Fatalf("second up applied %d migrations, want 4", len(res))
 	}
-	assertTables(t, db.OwnerPool, "tenants", "widgets")
+	assertTables(t, db.OwnerPool, "files", "jobs", "tenants", "widgets")
 
 	st, err := m.Status(ctx)
 	if err != nil {
