@@ -135,7 +135,7 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	defer cancel()
 	workers := make(chan error, 1)
 	go func() {
-		err := a.Jobs.Run(ctx)
+		err := a.Work(ctx)
 		if err != nil {
 			cancel()
 		}
@@ -159,7 +159,7 @@ func work(ctx context.Context, environ []string, stdout io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	return a.Jobs.Run(ctx)
+	return a.Work(ctx)
 }
 
 func migrate(ctx context.Context, direction string, environ []string, stdout, stderr io.Writer) error {

@@ -36,8 +36,8 @@ type App struct {
 	Logger   *slog.Logger
 	Pool     *pgxpool.Pool
 	Registry *prometheus.Registry
-	// Jobs is the job queue; Jobs.Run works it (the worker command, or
-	// serve with JOBS_IN_PROCESS=true).
+	// Jobs is the job queue; Work works it (the worker command, or serve
+	// with JOBS_IN_PROCESS=true).
 	Jobs *jobs.Queue
 	// Blob is the object storage; Files the files kept in it.
 	Blob  *blob.Store
@@ -133,6 +133,19 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	h = httpx.WithRequestID(h)
 	h = logging.Middleware(a.Logger)(h)
 	return h, nil
+}
+
+// Work runs the job workers, and schedules the storage's orphan sweeps,
+// until ctx is cancelled (see jobs.Queue.Run for the shutdown).
+func (a *App) Work(ctx context.Context) error {
+	sweeps := make(chan struct{})
+	go func() {
+		defer close(sweeps)
+		a.Files.ScheduleSweeps(ctx)
+	}()
+	err := a.Jobs.Run(ctx)
+	<-sweeps
+	return err
 }
 
 // Close releases the queue's and the storage's connections and the

@@ -18,22 +18,19 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gocloud.dev/blob"
 
 	"shop/internal/modules/billing"
-	"shop/internal/platform/auth"
-	"shop/internal/platform/config"
 	"shop/internal/platform/database/dbtest"
 	"shop/internal/platform/files"
 	"shop/internal/platform/jobs"
 	"shop/internal/platform/jobs/jobstest"
 	"shop/internal/platform/module"
-	"shop/internal/platform/tenancy"
 )
 
 // exportEnv serves the module with the platform's job status, files and
-// download routes, the way the application does, with workers running. A
-// request's principal has the role in its X-Test-Role header (none
-// without), in the tenant of its X-Tenant-ID.
+// download routes, the way the application does (see jobstest.Serve), with
+// workers running.
 type exportEnv struct {
 	db     *dbtest.DB
 	bg     *jobstest.Env
@@ -55,31 +52,16 @@ func newExportEnv(t *testing.T, extra ...string) *exportEnv {
 	}
 	// Signed links start with PUBLIC_URL: the server's address is needed
 	// before the storage is opened.
-	e.server = httptest.NewUnstartedServer(nil)
-	t.Cleanup(e.server.Close)
-	e.bg = jobstest.New(t, db, db.AppPool, append([]string{"PUBLIC_URL=http://" + e.server.Listener.Addr().String()}, extra...)...)
-	logger := slog.New(slog.DiscardHandler)
+	e.server = jobstest.NewServer(t)
+	e.bg = jobstest.New(t, db, db.AppPool, append([]string{jobstest.PublicURL(e.server)}, extra...)...)
 	api := http.NewServeMux()
-	if err := billing.Module().Register(api, module.Deps{Pool: db.AppPool, Logger: logger, Jobs: e.bg.Queue, Files: e.bg.Files}); err != nil {
+	if err := billing.Module().Register(api, module.Deps{Pool: db.AppPool, Logger: slog.New(slog.DiscardHandler), Jobs: e.bg.Queue, Files: e.bg.Files}); err != nil {
 		t.Fatal(err)
 	}
 	e.bg.Queue.Register(api)
 	e.bg.Files.Register(api)
 	e.bg.Start(t)
-
-	withRole := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if role := r.Header.Get("X-Test-Role"); role != "" {
-			tn, _ := tenancy.FromContext(r.Context())
-			r = r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{UserID: uuid.New(), TenantID: tn.ID, Role: auth.Role(role)}))
-		}
-		api.ServeHTTP(w, r)
-	})
-	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
-	root := http.NewServeMux()
-	root.Handle(module.APIPrefix, tenancy.Middleware(cfg, tenancy.NewResolver(db.AppPool, 0), logger)(withRole))
-	e.bg.Blob.Register(root)
-	e.server.Config.Handler = root
-	e.server.Start()
+	e.bg.Serve(e.server, db, api)
 	return e
 }
 
@@ -91,9 +73,9 @@ func (e *exportEnv) call(t *testing.T, tenant, role, method, path string, out an
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Tenant-ID", tenant)
+	req.Header.Set(jobstest.TenantHeader, tenant)
 	if role != "" {
-		req.Header.Set("X-Test-Role", role)
+		req.Header.Set(jobstest.RoleHeader, role)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -223,6 +205,17 @@ func TestExport(t *testing.T) {
 		if code, _, _ := fetch(t, bad); code != http.StatusForbidden {
 			t.Errorf("link with %s: %d, want 403", name, code)
 		}
+	}
+
+	// A link signed for another method (an upload link, say) does not
+	// download.
+	key := "tenants/" + e.a.String() + "/files/" + result.FileID.String()
+	put, err := e.bg.Blob.Bucket.SignedURL(t.Context(), key, &blob.SignedURLOptions{Expiry: time.Minute, Method: http.MethodPut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := fetch(t, put); code != http.StatusForbidden {
+		t.Errorf("GET with a link signed for PUT: %d, want 403", code)
 	}
 
 	// Tenant B sees neither the job nor the file, and cannot download

@@ -14,7 +14,8 @@
 // way in. The object is written first, then its row: an object whose row
 // was never written (the insert failed) is deleted at once; one left by a
 // crash in between is an orphan, which the files.sweep job deletes once it
-// is older than OrphanAge. Deleting a row enqueues files.delete for its
+// is older than OrphanAge; workers enqueue a sweep per tenant every
+// SweepInterval (ScheduleSweeps). Deleting a row enqueues files.delete for its
 // object in the same transaction, so the object goes exactly when the row
 // does, retried until storage answers.
 //
@@ -314,6 +315,62 @@ func (s *Service) sweep(ctx context.Context, job jobs.Job) (any, error) {
 		}
 		token = next
 	}
+}
+
+// SweepInterval is how often each tenant's storage is swept of orphans.
+const SweepInterval = 24 * time.Hour
+
+// ScheduleSweeps enqueues the due files.sweep jobs (EnqueueDueSweeps) now
+// and every hour until ctx is cancelled. Every worker process runs it;
+// they share the work through the jobs table.
+func (s *Service) ScheduleSweeps(ctx context.Context) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := s.EnqueueDueSweeps(ctx); err != nil && ctx.Err() == nil {
+			s.logger.WarnContext(ctx, "schedule orphan sweeps", "error", err)
+		} else if n > 0 {
+			s.logger.InfoContext(ctx, "orphan sweeps scheduled", "tenants", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// EnqueueDueSweeps enqueues files.sweep for every tenant whose last sweep
+// was enqueued longer than SweepInterval ago (or never) and returns how
+// many it enqueued. Two workers doing this at once may both enqueue one for
+// a tenant; a sweep is idempotent, so that costs only the work.
+func (s *Service) EnqueueDueSweeps(ctx context.Context) (int, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id FROM tenants ORDER BY id`)
+	tenants, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return 0, fmt.Errorf("files: list tenants: %w", err)
+	}
+	enqueued := 0
+	for _, tenantID := range tenants {
+		err := tenancy.InTx(ctx, s.pool, tenantID, func(tx pgx.Tx) error {
+			var due bool
+			err := tx.QueryRow(ctx, `
+				SELECT NOT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND created_at > now() - $2::interval)`,
+				KindSweep, SweepInterval.String()).Scan(&due)
+			if err != nil || !due {
+				return err
+			}
+			if _, err := s.queue.Enqueue(ctx, tx, tenantID, KindSweep, struct{}{}); err != nil {
+				return err
+			}
+			enqueued++
+			return nil
+		})
+		if err != nil {
+			return enqueued, fmt.Errorf("files: schedule sweep of tenant %s: %w", tenantID, err)
+		}
+	}
+	return enqueued, nil
 }
 
 // EnqueueSweep enqueues files.sweep for tenantID.

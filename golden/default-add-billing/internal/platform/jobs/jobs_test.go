@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"shop/internal/platform/auth"
-	"shop/internal/platform/config"
 	"shop/internal/platform/database/dbtest"
 	"shop/internal/platform/jobs"
 	"shop/internal/platform/jobs/jobstest"
@@ -188,13 +185,13 @@ func TestStatusIsTenantScoped(t *testing.T) {
 
 	mux := http.NewServeMux()
 	f.env.Queue.Register(mux)
-	srv := httptest.NewServer(asTenant(f.db, mux))
-	t.Cleanup(srv.Close)
+	srv := jobstest.NewServer(t)
+	f.env.Serve(srv, f.db, mux)
 	get := func(tenant, path string) (int, jobs.Status) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", srv.URL+path, nil)
-		req.Header.Set("X-Tenant-ID", tenant)
-		req.Header.Set("X-Test-Role", "member")
+		req.Header.Set(jobstest.TenantHeader, tenant)
+		req.Header.Set(jobstest.RoleHeader, "member")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -214,96 +211,6 @@ func TestStatusIsTenantScoped(t *testing.T) {
 	}
 	if _, err := f.env.Queue.Get(t.Context(), f.b, id); !errors.Is(err, jobs.ErrNotFound) {
 		t.Errorf("Get as tenant B: %v, want ErrNotFound", err)
-	}
-}
-
-// asTenant serves h as the API does: the tenant from X-Tenant-ID, and a
-// principal in it with the role of X-Test-Role (none without it).
-func asTenant(db *dbtest.DB, h http.Handler) http.Handler {
-	withPrincipal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, _ := tenancy.FromContext(r.Context())
-		if role := r.Header.Get("X-Test-Role"); role != "" {
-			r = r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{UserID: uuid.New(), TenantID: t.ID, Role: auth.Role(role)}))
-		}
-		h.ServeHTTP(w, r)
-	})
-	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
-	return tenancy.Middleware(cfg, tenancy.NewResolver(db.AppPool, 0), slog.New(slog.DiscardHandler))(withPrincipal)
-}
-
-// TestRetriesWithBackoffThenFails checks that a failing job is retried up
-// to JOBS_MAX_ATTEMPTS and then shows as failed with its last error, that
-// a job failing once then succeeding completes, and that a permanent error
-// is not retried; the metrics count each outcome.
-func TestRetriesWithBackoffThenFails(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	var mu sync.Mutex
-	calls := map[string][]time.Time{}
-	record := func(job jobs.Job) int {
-		mu.Lock()
-		defer mu.Unlock()
-		calls[job.Kind] = append(calls[job.Kind], time.Now())
-		return len(calls[job.Kind])
-	}
-	f.handle(t, "test.always_fails", func(_ context.Context, job jobs.Job) (any, error) {
-		n := record(job)
-		if n != job.Attempt {
-			return nil, jobs.Permanent(fmt.Errorf("call %d is attempt %d", n, job.Attempt))
-		}
-		return nil, fmt.Errorf("boom %d", job.Attempt)
-	})
-	f.handle(t, "test.flaky", func(_ context.Context, job jobs.Job) (any, error) {
-		if record(job) == 1 {
-			return nil, errors.New("transient")
-		}
-		return "ok", nil
-	})
-	f.handle(t, "test.permanent", func(_ context.Context, job jobs.Job) (any, error) {
-		record(job)
-		return nil, jobs.Permanent(errors.New("bad input"))
-	})
-	f.env.Start(t)
-
-	failing := f.enqueue(t, f.a, nil, "test.always_fails", nil)
-	flaky := f.enqueue(t, f.a, nil, "test.flaky", nil)
-	permanent := f.enqueue(t, f.a, nil, "test.permanent", nil)
-
-	st := f.env.Wait(t, f.a, failing, 60*time.Second)
-	if st.State != "failed" || st.Attempts != 3 || st.Error != "boom 3" || st.FinishedAt == nil {
-		t.Errorf("always failing job: %+v, want failed after 3 attempts with error boom 3", st)
-	}
-	if st := f.env.Wait(t, f.a, flaky, 60*time.Second); st.State != "completed" || st.Attempts != 2 || st.Error != "" || string(st.Result) != `"ok"` {
-		t.Errorf("flaky job: %+v, want completed on attempt 2 with no error", st)
-	}
-	if st := f.env.Wait(t, f.a, permanent, 60*time.Second); st.State != "failed" || st.Attempts != 1 || st.Error != "bad input" {
-		t.Errorf("permanent failure: %+v, want failed after 1 attempt", st)
-	}
-	f.env.Idle(t, f.db, 30*time.Second)
-
-	mu.Lock()
-	attempts := calls["test.always_fails"]
-	mu.Unlock()
-	if len(attempts) != 3 {
-		t.Fatalf("always failing handler ran %d times, want 3", len(attempts))
-	}
-	// JOBS_RETRY_BACKOFF=50ms doubles: at least 50ms, then 100ms.
-	for i, min := range []time.Duration{50 * time.Millisecond, 100 * time.Millisecond} {
-		if gap := attempts[i+1].Sub(attempts[i]); gap < min {
-			t.Errorf("retry %d came %s after the previous attempt, want at least %s", i+1, gap, min)
-		}
-	}
-	for _, c := range []struct {
-		kind, outcome string
-		want          float64
-	}{
-		{"test.always_fails", "retried", 2}, {"test.always_fails", "failed", 1},
-		{"test.flaky", "retried", 1}, {"test.flaky", "completed", 1},
-		{"test.permanent", "failed", 1},
-	} {
-		if got := metric(t, f.env, "jobs_finished_total", c.kind, c.outcome); got != c.want {
-			t.Errorf("jobs_finished_total{kind=%s,outcome=%s} = %v, want %v", c.kind, c.outcome, got, c.want)
-		}
 	}
 }
 
@@ -369,7 +276,7 @@ func TestRolledBackWriteRunsNoJob(t *testing.T) {
 		if rolledBack, err = f.env.Queue.Enqueue(ctx, tx, f.a, "test.record", nil); err != nil {
 			return err
 		}
-		time.Sleep(300 * time.Millisecond) // the queue may deliver meanwhile
+		f.env.AwaitDelivery(t, rolledBack) // a worker holds it, where the backend allows that before COMMIT
 		return errAbort
 	})
 	if !errors.Is(err, errAbort) || rolledBack == uuid.Nil {
@@ -382,7 +289,7 @@ func TestRolledBackWriteRunsNoJob(t *testing.T) {
 		if committed, err = f.env.Queue.Enqueue(ctx, tx, f.a, "test.record", nil); err != nil {
 			return err
 		}
-		time.Sleep(300 * time.Millisecond) // delivered before COMMIT, where the backend allows it
+		f.env.AwaitDelivery(t, committed) // as above: the worker must wait for the COMMIT, not give up
 		return nil
 	})
 	if err != nil {

@@ -6,10 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,14 +22,10 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"example.com/minimal/internal/platform/auth"
 	"example.com/minimal/internal/platform/blob"
-	"example.com/minimal/internal/platform/config"
 	"example.com/minimal/internal/platform/database/dbtest"
 	"example.com/minimal/internal/platform/files"
 	"example.com/minimal/internal/platform/jobs/jobstest"
-	"example.com/minimal/internal/platform/module"
-	"example.com/minimal/internal/platform/tenancy"
 )
 
 // limit is UPLOAD_MAX_BYTES in these tests.
@@ -56,28 +52,13 @@ func newEnv(t *testing.T, extra ...string) *env {
 			t.Fatal(err)
 		}
 	}
-	e.server = httptest.NewUnstartedServer(nil)
-	t.Cleanup(e.server.Close)
-	settings := append([]string{"PUBLIC_URL=http://" + e.server.Listener.Addr().String(), fmt.Sprint("UPLOAD_MAX_BYTES=", limit)}, extra...)
+	e.server = jobstest.NewServer(t)
+	settings := append([]string{jobstest.PublicURL(e.server), fmt.Sprint("UPLOAD_MAX_BYTES=", limit)}, extra...)
 	e.bg = jobstest.New(t, db, db.AppPool, settings...)
 	api := http.NewServeMux()
 	e.bg.Files.Register(api)
 	e.bg.Start(t)
-
-	logger := slog.New(slog.DiscardHandler)
-	withRole := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if role := r.Header.Get("X-Test-Role"); role != "" {
-			tn, _ := tenancy.FromContext(r.Context())
-			r = r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{UserID: uuid.New(), TenantID: tn.ID, Role: auth.Role(role)}))
-		}
-		api.ServeHTTP(w, r)
-	})
-	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
-	root := http.NewServeMux()
-	root.Handle(module.APIPrefix, tenancy.Middleware(cfg, tenancy.NewResolver(db.AppPool, 0), logger)(withRole))
-	e.bg.Blob.Register(root)
-	e.server.Config.Handler = root
-	e.server.Start()
+	e.bg.Serve(e.server, db, api)
 	return e
 }
 
@@ -95,9 +76,9 @@ func (e *env) send(t *testing.T, tenant, role, method, path, contentType string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Tenant-ID", tenant)
+	req.Header.Set(jobstest.TenantHeader, tenant)
 	if role != "" {
-		req.Header.Set("X-Test-Role", role)
+		req.Header.Set(jobstest.RoleHeader, role)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -332,5 +313,44 @@ func TestSweepDeletesOldOrphans(t *testing.T) {
 		if got, err := e.bg.Blob.Bucket.Exists(context.Background(), k); err != nil || got != want {
 			t.Errorf("after the sweep, %s exists = %v (%v), want %v", k, got, err, want)
 		}
+	}
+}
+
+// TestPutEnforcesItsLimit writes past Put's limit: ErrTooLarge, and neither
+// an object nor a row is left.
+func TestPutEnforcesItsLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, err := e.bg.Files.Put(t.Context(), e.a, files.Object{Name: "big.txt", ContentType: "text/plain"}, 10, func(w io.Writer) error {
+		for range 3 {
+			if _, err := w.Write([]byte("1234")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, files.ErrTooLarge) {
+		t.Fatalf("Put of 12 bytes with a limit of 10: %v, want ErrTooLarge", err)
+	}
+	if rows, objects := e.rows(t), e.objects(t, e.a); rows != 0 || len(objects) != 0 {
+		t.Errorf("after a refused Put: %d rows, objects %v; want none", rows, objects)
+	}
+}
+
+// TestSweepsAreScheduledDailyPerTenant: every tenant gets a files.sweep,
+// and not a second one within SweepInterval.
+func TestSweepsAreScheduledDailyPerTenant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	if n, err := e.bg.Files.EnqueueDueSweeps(ctx); err != nil || n != 2 {
+		t.Fatalf("first round: %d sweeps (%v), want one per tenant (2)", n, err)
+	}
+	if n, err := e.bg.Files.EnqueueDueSweeps(ctx); err != nil || n != 0 {
+		t.Fatalf("second round: %d sweeps (%v), want none within SweepInterval", n, err)
+	}
+	var n int
+	if err := e.db.OwnerPool.QueryRow(ctx, `SELECT count(DISTINCT tenant_id) FROM jobs WHERE kind = $1`, files.KindSweep).Scan(&n); err != nil || n != 2 {
+		t.Errorf("sweep jobs cover %d tenants (%v), want 2", n, err)
 	}
 }

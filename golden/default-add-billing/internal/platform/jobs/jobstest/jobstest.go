@@ -22,6 +22,7 @@ import (
 	"shop/internal/platform/database/dbtest"
 	"shop/internal/platform/files"
 	"shop/internal/platform/jobs"
+	"shop/internal/platform/logging"
 )
 
 // Env is a job queue with its storage and files, ready for a test.
@@ -92,7 +93,7 @@ func New(t testing.TB, db *dbtest.DB, pool *pgxpool.Pool, extra ...string) *Env 
 // otherwise.
 func Logger(t testing.TB) *slog.Logger {
 	if os.Getenv("JOBS_TEST_LOG") == "1" {
-		return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		return slog.New(logging.NewHandler(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
 	return slog.New(slog.DiscardHandler)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
 	"github.com/acme/acme/internal/platform/config"
@@ -33,6 +34,10 @@ func RedisURL(t testing.TB) string {
 func backendSettings(t testing.TB, _ *dbtest.DB) []string {
 	return []string{"REDIS_URL=" + RedisURL(t), "JOBS_TIMEOUT=10s"}
 }
+
+// MigrateBackend does what `migrate up` does for the queue in db: nothing
+// for Asynq, which keeps its state in Redis.
+func MigrateBackend(testing.TB, *dbtest.DB) {}
 
 // prepareBackend deletes the test's queue from Redis when the test ends.
 func prepareBackend(t testing.TB, _ *dbtest.DB, cfg *config.Config) {
@@ -80,3 +85,32 @@ func (e *Env) Idle(t testing.TB, _ *dbtest.DB, timeout time.Duration) {
 // lease (30 s, renewed while the worker lives) is 30 s past due. A worker
 // started later than this recovers the task as it starts.
 func (e *Env) RecoveryDelay() time.Duration { return 61 * time.Second }
+
+// AwaitDelivery waits until a worker has taken job id off the queue, which
+// Asynq allows before the enqueuing transaction commits: the task is no
+// longer pending (it is active, or already done and gone).
+func (e *Env) AwaitDelivery(t testing.TB, id uuid.UUID) {
+	t.Helper()
+	opt, err := asynq.ParseRedisURI(e.Config.Redis.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := asynq.NewInspector(opt)
+	defer in.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := in.GetTaskInfo(e.Config.Jobs.Queue, id.String())
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound):
+			return
+		case err != nil:
+			t.Fatal(err)
+		case info.State != asynq.TaskStatePending:
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs: task %s still pending after 10s", id)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

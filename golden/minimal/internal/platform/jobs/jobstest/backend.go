@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"example.com/minimal/internal/platform/config"
 	"example.com/minimal/internal/platform/database/dbtest"
 	"example.com/minimal/internal/platform/jobs"
@@ -19,11 +21,12 @@ func backendSettings(testing.TB, *dbtest.DB) []string {
 // prepareBackend creates River's tables in db, as `migrate up` does.
 func prepareBackend(t testing.TB, db *dbtest.DB, _ *config.Config) {
 	t.Helper()
-	Migrate(t, db)
+	MigrateBackend(t, db)
 }
 
-// Migrate creates River's tables in db as its owner.
-func Migrate(t testing.TB, db *dbtest.DB) {
+// MigrateBackend creates River's tables in db as its owner, as `migrate
+// up` does.
+func MigrateBackend(t testing.TB, db *dbtest.DB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -59,3 +62,7 @@ func (e *Env) Idle(t testing.TB, db *dbtest.DB, timeout time.Duration) {
 // available to another worker without waiting: none for River, whose
 // elected leader rescues it once it has run longer than JOBS_RESCUE_AFTER.
 func (e *Env) RecoveryDelay() time.Duration { return 0 }
+
+// AwaitDelivery returns at once: River cannot hand a job to a worker before
+// the transaction that inserted it commits.
+func (e *Env) AwaitDelivery(testing.TB, uuid.UUID) {}
