@@ -18,14 +18,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gocloud.dev/blob"
+	gocloudblob "gocloud.dev/blob"
 
-	"shop/internal/modules/projects"
-	"shop/internal/platform/database/dbtest"
-	"shop/internal/platform/files"
-	"shop/internal/platform/jobs"
-	"shop/internal/platform/jobs/jobstest"
-	"shop/internal/platform/module"
+	"github.com/acme/acme/internal/modules/projects"
+	"github.com/acme/acme/internal/platform/database/dbtest"
+	platformfiles "github.com/acme/acme/internal/platform/files"
+	platformjobs "github.com/acme/acme/internal/platform/jobs"
+	"github.com/acme/acme/internal/platform/jobs/jobstest"
+	"github.com/acme/acme/internal/platform/module"
 )
 
 // exportEnv serves the module with the platform's job status, files and
@@ -116,7 +116,7 @@ func TestExport(t *testing.T) {
 	seedExport(t, e.db, e.a, n)
 	seedExport(t, e.db, e.b, 3)
 
-	var accepted jobs.Status
+	var accepted platformjobs.Status
 	start := time.Now()
 	res := e.call(t, "tenant-a", "admin", "POST", "/api/v1/projects/exports", &accepted)
 	if res.StatusCode != http.StatusAccepted || accepted.ID == uuid.Nil || accepted.State != "queued" {
@@ -126,11 +126,11 @@ func TestExport(t *testing.T) {
 		t.Errorf("POST exports took %s, want an answer at once", d)
 	}
 	location := res.Header.Get("Location")
-	if location != jobs.StatusPath(accepted.ID) {
-		t.Fatalf("Location = %q, want %q", location, jobs.StatusPath(accepted.ID))
+	if location != platformjobs.StatusPath(accepted.ID) {
+		t.Fatalf("Location = %q, want %q", location, platformjobs.StatusPath(accepted.ID))
 	}
 
-	var st jobs.Status
+	var st platformjobs.Status
 	deadline := time.Now().Add(60 * time.Second)
 	for st.State != "completed" && st.State != "failed" {
 		if time.Now().After(deadline) {
@@ -149,11 +149,11 @@ func TestExport(t *testing.T) {
 	if err := json.Unmarshal(st.Result, &result); err != nil || st.State != "completed" {
 		t.Fatalf("export ended %+v (%v)", st, err)
 	}
-	if result.Items != n || result.File != files.Path(result.FileID) {
+	if result.Items != n || result.File != platformfiles.Path(result.FileID) {
 		t.Fatalf("export result %+v, want %d items and a link to the file", result, n)
 	}
 
-	var f files.File
+	var f platformfiles.File
 	if res := e.call(t, "tenant-a", "member", "GET", result.File, &f); res.StatusCode != 200 || f.DownloadURL == "" {
 		t.Fatalf("GET %s: %d %+v", result.File, res.StatusCode, f)
 	}
@@ -210,7 +210,7 @@ func TestExport(t *testing.T) {
 	// A link signed for another method (an upload link, say) does not
 	// download.
 	key := "tenants/" + e.a.String() + "/files/" + result.FileID.String()
-	put, err := e.bg.Blob.Bucket.SignedURL(t.Context(), key, &blob.SignedURLOptions{Expiry: time.Minute, Method: http.MethodPut})
+	put, err := e.bg.Blob.Bucket.SignedURL(t.Context(), key, &gocloudblob.SignedURLOptions{Expiry: time.Minute, Method: http.MethodPut})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestExportLinkExpires(t *testing.T) {
 	t.Parallel()
 	e := newExportEnv(t, "BLOB_URL_EXPIRY=1s")
 	seedExport(t, e.db, e.a, 2)
-	var accepted jobs.Status
+	var accepted platformjobs.Status
 	e.call(t, "tenant-a", "admin", "POST", "/api/v1/projects/exports", &accepted)
 	st := e.bg.Wait(t, e.a, accepted.ID, 60*time.Second)
 	var result struct {
@@ -243,7 +243,7 @@ func TestExportLinkExpires(t *testing.T) {
 	if err := json.Unmarshal(st.Result, &result); err != nil || st.State != "completed" {
 		t.Fatalf("export ended %+v (%v)", st, err)
 	}
-	var f files.File
+	var f platformfiles.File
 	e.call(t, "tenant-a", "member", "GET", result.File, &f)
 	if code, _, _ := fetch(t, f.DownloadURL); code != 200 {
 		t.Fatalf("fresh link: %d, want 200", code)

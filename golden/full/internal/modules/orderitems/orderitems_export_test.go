@@ -1,4 +1,4 @@
-package projects_test
+package orderitems_test
 
 import (
 	"bufio"
@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gocloud.dev/blob"
+	gocloudblob "gocloud.dev/blob"
 
-	"github.com/acme/acme/internal/modules/projects"
+	"github.com/acme/acme/internal/modules/orderitems"
 	"github.com/acme/acme/internal/platform/database/dbtest"
-	"github.com/acme/acme/internal/platform/files"
-	"github.com/acme/acme/internal/platform/jobs"
+	platformfiles "github.com/acme/acme/internal/platform/files"
+	platformjobs "github.com/acme/acme/internal/platform/jobs"
 	"github.com/acme/acme/internal/platform/jobs/jobstest"
 	"github.com/acme/acme/internal/platform/module"
 )
@@ -40,7 +40,7 @@ type exportEnv struct {
 
 func newExportEnv(t *testing.T, extra ...string) *exportEnv {
 	t.Helper()
-	db := dbtest.New(t, projects.Module().Migrations)
+	db := dbtest.New(t, orderitems.Module().Migrations)
 	e := &exportEnv{db: db}
 	for _, tt := range []struct {
 		slug string
@@ -55,7 +55,7 @@ func newExportEnv(t *testing.T, extra ...string) *exportEnv {
 	e.server = jobstest.NewServer(t)
 	e.bg = jobstest.New(t, db, db.AppPool, append([]string{jobstest.PublicURL(e.server)}, extra...)...)
 	api := http.NewServeMux()
-	if err := projects.Module().Register(api, module.Deps{Pool: db.AppPool, Logger: slog.New(slog.DiscardHandler), Jobs: e.bg.Queue, Files: e.bg.Files}); err != nil {
+	if err := orderitems.Module().Register(api, module.Deps{Pool: db.AppPool, Logger: slog.New(slog.DiscardHandler), Jobs: e.bg.Queue, Files: e.bg.Files}); err != nil {
 		t.Fatal(err)
 	}
 	e.bg.Queue.Register(api)
@@ -116,9 +116,9 @@ func TestExport(t *testing.T) {
 	seedExport(t, e.db, e.a, n)
 	seedExport(t, e.db, e.b, 3)
 
-	var accepted jobs.Status
+	var accepted platformjobs.Status
 	start := time.Now()
-	res := e.call(t, "tenant-a", "admin", "POST", "/api/v1/projects/exports", &accepted)
+	res := e.call(t, "tenant-a", "admin", "POST", "/api/v1/order-items/exports", &accepted)
 	if res.StatusCode != http.StatusAccepted || accepted.ID == uuid.Nil || accepted.State != "queued" {
 		t.Fatalf("POST exports: %d %+v, want 202 with a queued job", res.StatusCode, accepted)
 	}
@@ -126,11 +126,11 @@ func TestExport(t *testing.T) {
 		t.Errorf("POST exports took %s, want an answer at once", d)
 	}
 	location := res.Header.Get("Location")
-	if location != jobs.StatusPath(accepted.ID) {
-		t.Fatalf("Location = %q, want %q", location, jobs.StatusPath(accepted.ID))
+	if location != platformjobs.StatusPath(accepted.ID) {
+		t.Fatalf("Location = %q, want %q", location, platformjobs.StatusPath(accepted.ID))
 	}
 
-	var st jobs.Status
+	var st platformjobs.Status
 	deadline := time.Now().Add(60 * time.Second)
 	for st.State != "completed" && st.State != "failed" {
 		if time.Now().After(deadline) {
@@ -149,16 +149,16 @@ func TestExport(t *testing.T) {
 	if err := json.Unmarshal(st.Result, &result); err != nil || st.State != "completed" {
 		t.Fatalf("export ended %+v (%v)", st, err)
 	}
-	if result.Items != n || result.File != files.Path(result.FileID) {
+	if result.Items != n || result.File != platformfiles.Path(result.FileID) {
 		t.Fatalf("export result %+v, want %d items and a link to the file", result, n)
 	}
 
-	var f files.File
+	var f platformfiles.File
 	if res := e.call(t, "tenant-a", "member", "GET", result.File, &f); res.StatusCode != 200 || f.DownloadURL == "" {
 		t.Fatalf("GET %s: %d %+v", result.File, res.StatusCode, f)
 	}
 	code, body, header := fetch(t, f.DownloadURL)
-	if code != 200 || header.Get("Content-Type") != projects.ExportContentType {
+	if code != 200 || header.Get("Content-Type") != orderitems.ExportContentType {
 		t.Fatalf("download: %d %s", code, header.Get("Content-Type"))
 	}
 	sum := sha256.Sum256(body)
@@ -169,7 +169,7 @@ func TestExport(t *testing.T) {
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var it projects.Project
+		var it orderitems.OrderItem
 		if err := json.Unmarshal(sc.Bytes(), &it); err != nil || !strings.HasPrefix(it.Name, "item ") || len(it.Notes) != 1 {
 			t.Fatalf("line %d: %s (%v)", lines+1, sc.Bytes(), err)
 		}
@@ -210,7 +210,7 @@ func TestExport(t *testing.T) {
 	// A link signed for another method (an upload link, say) does not
 	// download.
 	key := "tenants/" + e.a.String() + "/files/" + result.FileID.String()
-	put, err := e.bg.Blob.Bucket.SignedURL(t.Context(), key, &blob.SignedURLOptions{Expiry: time.Minute, Method: http.MethodPut})
+	put, err := e.bg.Blob.Bucket.SignedURL(t.Context(), key, &gocloudblob.SignedURLOptions{Expiry: time.Minute, Method: http.MethodPut})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +234,8 @@ func TestExportLinkExpires(t *testing.T) {
 	t.Parallel()
 	e := newExportEnv(t, "BLOB_URL_EXPIRY=1s")
 	seedExport(t, e.db, e.a, 2)
-	var accepted jobs.Status
-	e.call(t, "tenant-a", "admin", "POST", "/api/v1/projects/exports", &accepted)
+	var accepted platformjobs.Status
+	e.call(t, "tenant-a", "admin", "POST", "/api/v1/order-items/exports", &accepted)
 	st := e.bg.Wait(t, e.a, accepted.ID, 60*time.Second)
 	var result struct {
 		File string `json:"file"`
@@ -243,7 +243,7 @@ func TestExportLinkExpires(t *testing.T) {
 	if err := json.Unmarshal(st.Result, &result); err != nil || st.State != "completed" {
 		t.Fatalf("export ended %+v (%v)", st, err)
 	}
-	var f files.File
+	var f platformfiles.File
 	e.call(t, "tenant-a", "member", "GET", result.File, &f)
 	if code, _, _ := fetch(t, f.DownloadURL); code != 200 {
 		t.Fatalf("fresh link: %d, want 200", code)
@@ -260,22 +260,22 @@ func TestExportNeedsAdmin(t *testing.T) {
 	t.Parallel()
 	e := newExportEnv(t)
 	for role, want := range map[string]int{"": http.StatusUnauthorized, "member": http.StatusForbidden, "owner": http.StatusAccepted} {
-		if res := e.call(t, "tenant-a", role, "POST", "/api/v1/projects/exports", nil); res.StatusCode != want {
+		if res := e.call(t, "tenant-a", role, "POST", "/api/v1/order-items/exports", nil); res.StatusCode != want {
 			t.Errorf("POST exports with role %q: %d, want %d", role, res.StatusCode, want)
 		}
 	}
 }
 
-// seedExport inserts n projects with one note each for tenant, as the owner.
+// seedExport inserts n order items with one note each for tenant, as the owner.
 func seedExport(t *testing.T, db *dbtest.DB, tenant uuid.UUID, n int) {
 	t.Helper()
 	_, err := db.OwnerPool.Exec(t.Context(), `
 		WITH items AS (
-		    INSERT INTO projects (tenant_id, name)
+		    INSERT INTO order_items (tenant_id, name)
 		    SELECT $1, 'item ' || g FROM generate_series(1, $2) g
 		    RETURNING id
 		)
-		INSERT INTO project_notes (tenant_id, project_id, body)
+		INSERT INTO order_item_notes (tenant_id, order_item_id, body)
 		SELECT $1, id, 'note' FROM items`, tenant, n)
 	if err != nil {
 		t.Fatal(err)
