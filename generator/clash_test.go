@@ -183,7 +183,8 @@ func renderUnchecked(t *testing.T, dir, module string) {
 		t.Fatal(err)
 	}
 	mod := generator.ModuleNames(module)
-	pd := generator.ProjectData{Name: "clash", Module: "example.com/clash", GoVersion: generator.GoVersion, CI: "none", Modules: []generator.Names{mod}}
+	defaults := generator.DefaultOptions().Answers // the backends' files are chosen by these
+	pd := generator.ProjectData{Name: "clash", Module: "example.com/clash", GoVersion: generator.GoVersion, CI: "none", Sessions: defaults.Sessions, Queue: defaults.Queue, Modules: []generator.Names{mod}}
 	files, err := project.Render(pd)
 	if err != nil {
 		t.Fatal(err)

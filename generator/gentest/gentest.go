@@ -29,15 +29,21 @@ func missing(t testing.TB, why string) {
 	t.Skip(why)
 }
 
-// RequireServices skips an end-to-end test when PostgreSQL is not
+// RequireServices skips an end-to-end test when PostgreSQL or Redis (the
+// generated suites use both: sessions, rate limits, the Asynq queue) is not
 // configured (or with -short), and fails it under TEST_REQUIRE_SERVICES=1.
 func RequireServices(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: skipped with -short")
 	}
-	if os.Getenv("TEST_DATABASE_URL") == "" {
-		missing(t, "TEST_DATABASE_URL is not set: the end-to-end tests need PostgreSQL; run "+generator.ServicesHint)
+	for _, v := range []struct{ name, service string }{
+		{"TEST_DATABASE_URL", "PostgreSQL"},
+		{"TEST_REDIS_URL", "Redis"},
+	} {
+		if os.Getenv(v.name) == "" {
+			missing(t, v.name+" is not set: the end-to-end tests need "+v.service+"; run "+generator.ServicesHint)
+		}
 	}
 	RequireModules(t)
 }

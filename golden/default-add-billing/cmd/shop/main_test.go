@@ -16,7 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"shop/internal/platform/database/dbtest"
+	"shop/internal/platform/files"
+	"shop/internal/platform/jobs/jobstest"
 )
 
 func TestMain(m *testing.M) {
@@ -133,6 +137,7 @@ func deploy(t *testing.T, extra ...string) *deployment {
 		"HTTP_ADDR="+addr,
 		"METRICS_ADDR="+metricsAddr,
 		"HTTP_SHUTDOWN_TIMEOUT=5s",
+		"BLOB_URL=file://"+t.TempDir(),
 	)
 	d.env = append(d.env, extra...)
 	d.run(t, "migrate", "up")
@@ -388,6 +393,88 @@ func getQuiet(url string) (status, body string) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.Status, string(b)
+}
+
+// TestWorkerKilledMidJobIsRetried kills the worker process (SIGKILL, no
+// chance to clean up) in the middle of a job and checks that the job is not
+// lost: another process, serve with JOBS_IN_PROCESS=true, retries it and
+// completes it. The job is files.sweep, held mid-way by a lock the test
+// takes on the files table.
+func TestWorkerKilledMidJobIsRetried(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	bin := buildBinary(t)
+	ctx := t.Context()
+	// JOBS_TIMEOUT bounds River's rescue of the dead worker's job (it must
+	// have run longer than both it and JOBS_RESCUE_AFTER).
+	bg := jobstest.New(t, db, db.AppPool, "JOBS_TIMEOUT=3s", "JOBS_RESCUE_AFTER=4s")
+	bg.Seal(t)
+	var tenant uuid.UUID
+	if err := db.OwnerPool.QueryRow(ctx, `INSERT INTO tenants (slug, name) VALUES ('acme', 'Acme') RETURNING id`).Scan(&tenant); err != nil {
+		t.Fatal(err)
+	}
+	orphan := "tenants/" + tenant.String() + "/files/" + uuid.NewString()
+	if err := bg.Blob.Bucket.WriteAll(ctx, orphan, []byte("left by a crash"), nil); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-files.OrphanAge - time.Hour)
+	if err := os.Chtimes(filepath.Join(bg.BlobDir, filepath.FromSlash(orphan)), old, old); err != nil {
+		t.Fatal(err)
+	}
+
+	lock, err := db.OwnerPool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(context.WithoutCancel(ctx))
+	if _, err := lock.Exec(ctx, "LOCK TABLE files IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	id, err := bg.Files.EnqueueSweep(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	env := append(append(baseEnv(), bg.Environ...), "HTTP_ADDR="+freeAddr(t))
+	worker := exec.Command(bin, "worker")
+	worker.Env = env
+	worker.Stdout, worker.Stderr = io.Discard, os.Stderr
+	if err := worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	bg.Wait(t, tenant, id, 30*time.Second, "running")
+	if err := worker.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = worker.Wait()
+	if st := bg.Wait(t, tenant, id, time.Second, "running"); st.Attempts != 1 {
+		t.Fatalf("job of the killed worker: %+v, want running in attempt 1", st)
+	}
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	time.Sleep(bg.RecoveryDelay())
+	serve := exec.Command(bin, "serve")
+	serve.Env = append(env, "JOBS_IN_PROCESS=true")
+	serve.Stdout, serve.Stderr = io.Discard, os.Stderr
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = serve.Process.Kill() })
+	st := bg.Wait(t, tenant, id, 90*time.Second)
+	if st.State != "completed" || st.Attempts != 2 {
+		t.Errorf("job after its worker died: %+v, want completed in attempt 2", st)
+	}
+	if exists, err := bg.Blob.Bucket.Exists(ctx, orphan); err != nil || exists {
+		t.Errorf("the orphan still exists (%v): the retried job did not do its work", err)
+	}
+	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := serve.Wait(); err != nil {
+		t.Errorf("serve with workers did not exit cleanly after SIGTERM: %v", err)
+	}
 }
 
 func waitReady(t *testing.T, url string) {

@@ -1,6 +1,7 @@
 // Command shop runs the shop service.
 //
-//	shop serve                       run the HTTP server
+//	shop serve                       run the HTTP server (and the job workers with JOBS_IN_PROCESS=true)
+//	shop worker                      run the job workers
 //	shop migrate up|down|status      manage the database schema (as MIGRATE_DATABASE_URL)
 //	shop tenants create|rename|list  manage the tenants (as MIGRATE_DATABASE_URL)
 //	shop config [-format F]          list every environment variable
@@ -25,6 +26,7 @@ import (
 	"shop/internal/platform/config"
 	"shop/internal/platform/database"
 	"shop/internal/platform/httpx"
+	"shop/internal/platform/jobs"
 	"shop/internal/platform/logging"
 )
 
@@ -32,7 +34,10 @@ const usage = `usage: shop <command> [arguments]
 
 commands:
   serve                          run the HTTP server until SIGINT or SIGTERM
-  migrate up                     apply pending migrations, then create and grant the app role
+                                 (and the job workers too when JOBS_IN_PROCESS=true)
+  worker                         run the job workers until SIGINT or SIGTERM
+  migrate up                     apply pending migrations (and the job queue's), then
+                                 create and grant the app role
   migrate down                   roll back the latest migration
   migrate status                 list migrations and whether they are applied
   tenants create SLUG NAME       add a tenant
@@ -90,6 +95,11 @@ func dispatch(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 			return usageError{"serve takes no arguments"}
 		}
 		return serve(ctx, environ, stdout)
+	case "worker":
+		if len(rest) > 0 {
+			return usageError{"worker takes no arguments"}
+		}
+		return work(ctx, environ, stdout)
 	case "migrate":
 		if len(rest) != 1 {
 			return usageError{"migrate needs exactly one of up, down, status"}
@@ -123,26 +133,56 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
 	}
-	metricsLn, err := net.Listen("tcp", cfg.Metrics.Addr)
-	if err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("listen on METRICS_ADDR %s: %w", cfg.Metrics.Addr, err)
-	}
-
-	// The metrics listener outlives the public one, so the shutdown can be
-	// watched; its failure stops the public one.
+	// The metrics listener outlives the public one and the workers, so the
+	// shutdown can be watched; its failure stops the rest.
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
-	metricsErr := make(chan error, 1)
-	go func() {
-		err := httpx.ServeInternal(metricsCtx, metricsLn, a.Metrics, cfg.HTTP, logger)
-		stop(err)
-		metricsErr <- err
-	}()
+	stopMetrics, err := serveMetrics(ctx, a, cfg, logger, stop)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	// Workers in this process (JOBS_IN_PROCESS=true): a failure of either
+	// half stops both.
+	workers := make(chan error, 1)
+	if cfg.Jobs.InProcess {
+		go func() {
+			err := a.Work(ctx)
+			if err != nil {
+				stop(err)
+			}
+			workers <- err
+		}()
+	} else {
+		workers <- nil
+	}
 	err = httpx.Serve(ctx, ln, a.Handler, cfg.HTTP, a.Drain, logger)
-	stopMetrics()
-	return errors.Join(err, <-metricsErr)
+	stop(err)
+	err = errors.Join(err, <-workers)
+	return errors.Join(err, stopMetrics())
+}
+
+// serveMetrics serves the metrics registry on METRICS_ADDR, never on the
+// public listener, until the returned function is called; that function
+// stops it and returns its error. A failure of the listener calls fail.
+func serveMetrics(ctx context.Context, a *app.App, cfg *config.Config, logger *slog.Logger, fail context.CancelCauseFunc) (func() error, error) {
+	ln, err := net.Listen("tcp", cfg.Metrics.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on METRICS_ADDR %s: %w", cfg.Metrics.Addr, err)
+	}
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() {
+		err := httpx.ServeInternal(mctx, ln, a.Metrics, cfg.HTTP, logger)
+		if err != nil {
+			fail(err)
+		}
+		done <- err
+	}()
+	return func() error {
+		cancel()
+		return <-done
+	}, nil
 }
 
 // checkDatabase logs what serve finds wrong with the database at start:
@@ -162,6 +202,30 @@ func checkDatabase(ctx context.Context, a *app.App, logger *slog.Logger) {
 		logger.WarnContext(ctx, "the app role's statement timeout is not DATABASE_STATEMENT_TIMEOUT; run migrate up to set it",
 			slog.Duration("statement_timeout", got), slog.Duration("DATABASE_STATEMENT_TIMEOUT", want))
 	}
+}
+
+// work runs the job workers until ctx is cancelled (SIGINT or SIGTERM),
+// then lets running jobs finish within JOBS_SHUTDOWN_TIMEOUT. Its metrics
+// (queue depth, job outcomes) are served on METRICS_ADDR.
+func work(ctx context.Context, environ []string, stdout io.Writer) error {
+	cfg, err := config.Load(environ)
+	if err != nil {
+		return err
+	}
+	logger := logging.New(stdout, cfg.LogLevel)
+	a, err := app.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	stopMetrics, err := serveMetrics(ctx, a, cfg, logger, stop)
+	if err != nil {
+		return err
+	}
+	err = a.Work(ctx)
+	return errors.Join(err, stopMetrics())
 }
 
 func migrate(ctx context.Context, direction string, environ []string, stdout, stderr io.Writer) error {
@@ -200,6 +264,13 @@ func migrate(ctx context.Context, direction string, environ []string, stdout, st
 			return err
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
+		queue, err := jobs.MigrateBackend(ctx, cfg.Migrate.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		for _, line := range queue {
+			fmt.Fprintf(stdout, "applied %s\n", line)
+		}
 		settings := database.RoleSettings{StatementTimeout: cfg.Database.StatementTimeout}
 		if err := database.EnsureAppRole(ctx, conn, cfg.Database.URL, settings); err != nil {
 			return err

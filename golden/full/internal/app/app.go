@@ -14,10 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/acme/acme/internal/platform/blob"
 	"github.com/acme/acme/internal/platform/config"
 	"github.com/acme/acme/internal/platform/database"
 	"github.com/acme/acme/internal/platform/database/querycount"
+	"github.com/acme/acme/internal/platform/files"
 	"github.com/acme/acme/internal/platform/httpx"
+	"github.com/acme/acme/internal/platform/jobs"
 	"github.com/acme/acme/internal/platform/logging"
 	"github.com/acme/acme/internal/platform/metrics"
 	"github.com/acme/acme/internal/platform/module"
@@ -33,6 +36,12 @@ type App struct {
 	Logger   *slog.Logger
 	Pool     *pgxpool.Pool
 	Registry *prometheus.Registry
+	// Jobs is the job queue; Work works it (the worker command, or serve
+	// with JOBS_IN_PROCESS=true).
+	Jobs *jobs.Queue
+	// Blob is the object storage; Files the files kept in it.
+	Blob  *blob.Store
+	Files *files.Service
 	// Handler serves every public route, wrapped in the platform middleware.
 	Handler http.Handler
 	// Metrics serves GET /metrics, on its own listener (METRICS_ADDR) and
@@ -63,11 +72,34 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, modules
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	a.Metrics = metricsMux
+	if err := a.background(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if a.Handler, err = a.routes(modules); err != nil {
-		pool.Close()
+		a.Close()
+		return nil, err
+	}
+	// Every job kind is registered (platform's, then the modules' in
+	// routes): the queue can be sealed.
+	if err := a.Jobs.Seal(); err != nil {
+		a.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// background opens the job queue and object storage.
+func (a *App) background(ctx context.Context) error {
+	var err error
+	if a.Blob, err = blob.Open(ctx, a.Config, a.Logger); err != nil {
+		return err
+	}
+	if a.Jobs, err = jobs.New(a.Config, a.Pool, a.Logger, a.Registry); err != nil {
+		return err
+	}
+	a.Files, err = files.New(a.Pool, a.Blob, a.Jobs, a.Config.Upload, a.Logger.With(slog.String("component", "files")))
+	return err
 }
 
 func (a *App) routes(modules []module.Definition) (http.Handler, error) {
@@ -86,11 +118,13 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 		if m.Register == nil {
 			continue
 		}
-		deps := module.Deps{Pool: a.Pool, Logger: a.Logger.With(slog.String("module", m.Name)), Config: a.Config}
+		deps := module.Deps{Pool: a.Pool, Logger: a.Logger.With(slog.String("module", m.Name)), Config: a.Config, Jobs: a.Jobs, Files: a.Files}
 		if err := m.Register(api, deps); err != nil {
 			return nil, fmt.Errorf("app: register module %s: %w", m.Name, err)
 		}
 	}
+	a.Jobs.Register(api)
+	a.Files.Register(api)
 	resolver := tenancy.NewResolver(a.Pool, tenantCacheTTL)
 	tenantAPI := tenancy.Middleware(a.Config.Tenancy, resolver, a.Logger)(
 		querycount.Middleware(a.Config.QueryBudget, a.Logger, queryMetrics)(
@@ -100,6 +134,7 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	root.HandleFunc("GET /livez", httpx.Livez)
 	root.HandleFunc("GET /readyz", httpx.Readyz(func(ctx context.Context) error { return database.Ready(ctx, a.Pool) }, a.Drain, a.Logger))
 	root.Handle(module.APIPrefix, tenantAPI)
+	a.Blob.Register(root)
 
 	var h http.Handler = logging.RecordRoute(httpx.JSONFallback(root))
 	h = httpx.Recover(a.Logger)(h)
@@ -108,14 +143,37 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	return h, nil
 }
 
+// Work runs the job workers, and schedules the storage's orphan sweeps,
+// until ctx is cancelled (see jobs.Queue.Run for the shutdown).
+func (a *App) Work(ctx context.Context) error {
+	sweeps := make(chan struct{})
+	go func() {
+		defer close(sweeps)
+		a.Files.ScheduleSweeps(ctx)
+	}()
+	err := a.Jobs.Run(ctx)
+	<-sweeps
+	return err
+}
+
 // closeTimeout bounds Close: the pool waits for its connections to be
 // released, and a handler stuck past its cancellation must not keep the
 // process alive.
 const closeTimeout = time.Second
 
-// Close releases the database pool, waiting at most closeTimeout for the
-// connections still in use.
+// Close releases the queue's and the storage's connections and the database
+// pool, waiting at most closeTimeout for the connections still in use.
 func (a *App) Close() {
+	if a.Jobs != nil {
+		if err := a.Jobs.Close(); err != nil {
+			a.Logger.Warn("close job queue", "error", err)
+		}
+	}
+	if a.Blob != nil {
+		if err := a.Blob.Close(); err != nil {
+			a.Logger.Warn("close object storage", "error", err)
+		}
+	}
 	closed := make(chan struct{})
 	go func() {
 		a.Pool.Close()

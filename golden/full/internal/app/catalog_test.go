@@ -6,10 +6,11 @@ import (
 
 	"github.com/acme/acme/internal/platform/database/catalog"
 	"github.com/acme/acme/internal/platform/database/dbtest"
+	"github.com/acme/acme/internal/platform/jobs/jobstest"
 )
 
-// TestCatalog migrates a database with the platform and every installed
-// module, as `migrate up` does, and checks the schema rules of package
+// TestCatalog migrates a database with the platform, every installed
+// module and the job queue, as `migrate up` does, and checks the schema rules of package
 // catalog: indexed foreign keys, forced row-level security and a
 // tenant-leading index on every tenant table, no bytea.
 func TestCatalog(t *testing.T) {
@@ -21,6 +22,7 @@ func TestCatalog(t *testing.T) {
 		}
 	}
 	db := dbtest.New(t, migrations...)
+	jobstest.MigrateBackend(t, db) // the queue's own tables, as migrate up creates them
 
 	// Guard against a vacuous pass: the modules' tables must be there.
 	var tenantTables int

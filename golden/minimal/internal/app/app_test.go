@@ -20,7 +20,7 @@ import (
 
 func newTestApp(t *testing.T, databaseURL string) *App {
 	t.Helper()
-	cfg, err := config.Load([]string{"DATABASE_URL=" + databaseURL, "APP_ENV=test"})
+	cfg, err := config.Load([]string{"DATABASE_URL=" + databaseURL, "APP_ENV=test", "BLOB_URL=file://" + t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestModulesAreUniqueAndMigrationsMerge(t *testing.T) {
 	}
 	mods := installedModules()
 	if len(mods) > 0 {
-		cfg, _ := config.Load([]string{"DATABASE_URL=postgres://x@127.0.0.1:1/x"})
+		cfg, _ := config.Load([]string{"DATABASE_URL=postgres://x@127.0.0.1:1/x", "BLOB_URL=file://" + t.TempDir()})
 		if _, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler), append(mods, mods[0])); err == nil {
 			t.Fatal("a module installed twice was accepted")
 		}

@@ -2,14 +2,16 @@ package app
 
 import (
 	"io/fs"
+	"strings"
 	"testing"
 
 	"example.com/minimal/internal/platform/database/catalog"
 	"example.com/minimal/internal/platform/database/dbtest"
+	"example.com/minimal/internal/platform/jobs/jobstest"
 )
 
-// TestCatalog migrates a database with the platform and every installed
-// module, as `migrate up` does, and checks the schema rules of package
+// TestCatalog migrates a database with the platform, every installed
+// module and the job queue, as `migrate up` does, and checks the schema rules of package
 // catalog: indexed foreign keys, forced row-level security and a
 // tenant-leading index on every tenant table, no bytea.
 func TestCatalog(t *testing.T) {
@@ -21,6 +23,7 @@ func TestCatalog(t *testing.T) {
 		}
 	}
 	db := dbtest.New(t, migrations...)
+	jobstest.MigrateBackend(t, db) // the queue's own tables, as migrate up creates them
 
 	// Guard against a vacuous pass: the modules' tables must be there.
 	var tenantTables int
@@ -39,6 +42,10 @@ func TestCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range violations {
+		// River's unique_key is a hash of a unique job's arguments, not a file.
+		if v.Table == "river_job" && v.Rule == catalog.RuleNoBytea && strings.HasPrefix(v.Detail, "column unique_key:") {
+			continue
+		}
 		t.Error(v)
 	}
 }

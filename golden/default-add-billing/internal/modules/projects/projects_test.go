@@ -21,6 +21,7 @@ import (
 	"shop/internal/platform/database/dbtest"
 	"shop/internal/platform/database/querycount"
 	"shop/internal/platform/database/querycount/querycounttest"
+	"shop/internal/platform/jobs/jobstest"
 	"shop/internal/platform/logging"
 	"shop/internal/platform/module"
 	"shop/internal/platform/tenancy"
@@ -75,9 +76,11 @@ func (e *env) logText(t testing.TB) string {
 func (e *env) handler(t testing.TB, pool *pgxpool.Pool, logger *slog.Logger) http.Handler {
 	t.Helper()
 	mux := http.NewServeMux()
-	if err := projects.Module().Register(mux, module.Deps{Pool: pool, Logger: logger}); err != nil {
+	bg := jobstest.New(t, e.db, pool)
+	if err := projects.Module().Register(mux, module.Deps{Pool: pool, Logger: logger, Jobs: bg.Queue, Files: bg.Files}); err != nil {
 		t.Fatal(err)
 	}
+	bg.Seal(t)
 	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
 	return tenancy.Middleware(cfg, tenancy.NewResolver(e.db.AppPool, 0), logger)(mux)
 }

@@ -64,7 +64,7 @@ DROP TABLE widgets;
 	}
 	defer m.Close()
 
-	assertTables(t, db.OwnerPool, "tenant_slugs", "tenants", "widgets")
+	assertTables(t, db.OwnerPool, "files", "jobs", "tenant_slugs", "tenants", "widgets")
 	if _, err := m.DownTo(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +73,10 @@ DROP TABLE widgets;
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 2 {
-		t.Fatalf("second up applied %d migrations, want 2", len(res))
+	if len(res) != 4 {
+		t.Fatalf("second up applied %d migrations, want 4", len(res))
 	}
-	assertTables(t, db.OwnerPool, "tenant_slugs", "tenants", "widgets")
+	assertTables(t, db.OwnerPool, "files", "jobs", "tenant_slugs", "tenants", "widgets")
 
 	st, err := m.Status(ctx)
 	if err != nil {

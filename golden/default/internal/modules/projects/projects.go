@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shop/internal/modules/projects/internal/domain"
+	"shop/internal/modules/projects/internal/export"
 	"shop/internal/modules/projects/internal/httpapi"
 	"shop/internal/modules/projects/internal/service"
 	"shop/internal/modules/projects/internal/store"
@@ -37,6 +38,13 @@ type (
 // MaxEmbeddedNotes bounds the notes a project carries; the others are on
 // its notes endpoint (GET /api/v1/projects/{id}/notes).
 const MaxEmbeddedNotes = domain.MaxEmbeddedNotes
+
+// ExportKind is the job kind of an export of the module's projects
+// (POST /api/v1/projects/exports).
+const ExportKind = export.Kind
+
+// ExportContentType is the media type of an export's file (JSON Lines).
+const ExportContentType = export.ContentType
 
 // ErrNotFound is returned when the project does not exist in the
 // tenant.
@@ -67,6 +75,11 @@ func Module() module.Definition {
 		Migrations: Migrations(),
 		Register: func(mux *http.ServeMux, deps module.Deps) error {
 			httpapi.New(NewService(deps.Pool), deps.Logger).Register(mux)
+			exporter, err := export.New(deps.Pool, deps.Jobs, deps.Files)
+			if err != nil {
+				return err
+			}
+			exporter.Register(mux, deps.Logger)
 			return nil
 		},
 	}

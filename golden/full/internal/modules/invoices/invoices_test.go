@@ -21,6 +21,7 @@ import (
 	"github.com/acme/acme/internal/platform/database/dbtest"
 	"github.com/acme/acme/internal/platform/database/querycount"
 	"github.com/acme/acme/internal/platform/database/querycount/querycounttest"
+	"github.com/acme/acme/internal/platform/jobs/jobstest"
 	"github.com/acme/acme/internal/platform/logging"
 	"github.com/acme/acme/internal/platform/module"
 	"github.com/acme/acme/internal/platform/tenancy"
@@ -75,9 +76,11 @@ func (e *env) logText(t testing.TB) string {
 func (e *env) handler(t testing.TB, pool *pgxpool.Pool, logger *slog.Logger) http.Handler {
 	t.Helper()
 	mux := http.NewServeMux()
-	if err := invoices.Module().Register(mux, module.Deps{Pool: pool, Logger: logger}); err != nil {
+	bg := jobstest.New(t, e.db, pool)
+	if err := invoices.Module().Register(mux, module.Deps{Pool: pool, Logger: logger, Jobs: bg.Queue, Files: bg.Files}); err != nil {
 		t.Fatal(err)
 	}
+	bg.Seal(t)
 	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
 	return tenancy.Middleware(cfg, tenancy.NewResolver(e.db.AppPool, 0), logger)(mux)
 }

@@ -12,6 +12,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -30,6 +31,12 @@ type Config struct {
 	// Tenancy's types and cross-checks live in tenancy.go.
 	Tenancy     Tenancy `envPrefix:"TENANT_"`
 	QueryBudget int     `env:"QUERY_BUDGET" envDefault:"5" desc:"Database round trips a request may make before a warning is logged and db_query_budget_exceeded_total is incremented."`
+	PublicURL   string  `env:"PUBLIC_URL" envDefault:"http://localhost:8080" accepts:"an absolute http(s) URL without a trailing slash" desc:"Absolute base URL of this service as clients reach it; links the service hands out (signed downloads) start with it."`
+	// Jobs, Blob and Upload's types and checks live in jobs.go and storage.go.
+	Jobs   Jobs   `envPrefix:"JOBS_"`
+	Blob   Blob   `envPrefix:"BLOB_"`
+	Upload Upload `envPrefix:"UPLOAD_"`
+	Redis  Redis  `envPrefix:"REDIS_"`
 }
 
 // HTTP configures the HTTP server.
@@ -176,6 +183,11 @@ func (c *Config) validate(values map[string]string, failed map[string]bool) []Pr
 	}
 	problems = append(problems, c.Tenancy.problems(values)...)
 	problems = append(problems, queryBudgetProblems(c.QueryBudget, values)...)
+	problems = append(problems, c.Jobs.problems(values)...)
+	problems = append(problems, storageProblems(c.Env, c.Blob, c.Upload, values)...)
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(c.PublicURL, "/") {
+		add("PUBLIC_URL", "must be an absolute http or https URL without a trailing slash", "a URL such as https://api.example.com")
+	}
 	if c.HTTP.Addr == "" {
 		add("HTTP_ADDR", "must not be empty", "host:port or :port, e.g. :8080")
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/acme/acme/internal/platform/config"
+	"github.com/acme/acme/internal/platform/files"
+	"github.com/acme/acme/internal/platform/jobs"
 )
 
 // APIPrefix is the path prefix of every module route: a module named
@@ -34,6 +36,11 @@ type Deps struct {
 	Logger *slog.Logger
 	// Config is the validated application configuration.
 	Config *config.Config
+	// Jobs enqueues background jobs (inside the tenant transaction of the
+	// write they belong to) and takes the module's job kinds (Handle).
+	Jobs *jobs.Queue
+	// Files stores files in object storage, described in the files table.
+	Files *files.Service
 }
 
 // Definition describes one module.
@@ -45,9 +52,10 @@ type Definition struct {
 	// Versions are global across the platform and all modules.
 	Migrations fs.FS
 	// Register adds the module's HTTP handlers to mux, with patterns under
-	// APIPrefix such as "GET /api/v1/orders/{id}". The composition root
-	// serves mux behind the tenant-resolving middleware, so every handler
-	// finds its tenant in the request context. It is called once at
-	// start-up; an error stops the application. May be nil.
+	// APIPrefix such as "GET /api/v1/orders/{id}", and its job kinds to
+	// deps.Jobs ("orders.export"). The composition root serves mux behind
+	// the tenant-resolving middleware, so every handler finds its tenant in
+	// the request context. It is called once at start-up, by serve and by
+	// worker alike; an error stops the application. May be nil.
 	Register func(mux *http.ServeMux, deps Deps) error
 }
