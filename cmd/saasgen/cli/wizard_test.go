@@ -54,7 +54,7 @@ func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
 		"Acme", "", "acme", // project name: upper case, empty, then valid
 		"not a path!", "github.com/acme/acme", // module path
 		"billing,internal", "order-items,order_items", "billing,order-items", // modules
-		"3", "2", // CI: out of range, then "none"
+		"4", "3", // CI: out of range, then "none"
 		"2", // sessions: postgres
 		"2", // queue: asynq
 		"y", // confirm
