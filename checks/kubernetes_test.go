@@ -165,6 +165,32 @@ func checkKubernetes(t *testing.T, p project, objs []runtime.Object) {
 		t.Error("worker: no liveness probe")
 	}
 
+	// The first step of a release applies everything but the workloads
+	// (-l 'app.kubernetes.io/component notin (web,worker)'): the migration
+	// Job and what it needs must be in that selection, the Deployments not.
+	first, err := labels.Parse("app.kubernetes.io/component notin (web,worker)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		m, ok := o.(interface {
+			GetName() string
+			GetLabels() map[string]string
+		})
+		if !ok {
+			continue
+		}
+		_, isDeployment := o.(*appsv1.Deployment)
+		_, isJobInput := o.(*batchv1.Job)
+		switch o.(type) {
+		case *corev1.ConfigMap, *corev1.ServiceAccount:
+			isJobInput = true
+		}
+		if in := first.Matches(labels.Set(m.GetLabels())); isDeployment && in || isJobInput && !in {
+			t.Errorf("%s: in the first step of a release (%s) = %v", m.GetName(), first, in)
+		}
+	}
+
 	known := knownEnv(t, p)
 	for _, pod := range pods {
 		checkPod(t, pod, configMaps, known)
