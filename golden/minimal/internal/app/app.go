@@ -33,8 +33,14 @@ type App struct {
 	Logger   *slog.Logger
 	Pool     *pgxpool.Pool
 	Registry *prometheus.Registry
-	// Handler serves every route, wrapped in the platform middleware.
+	// Handler serves every public route, wrapped in the platform middleware.
 	Handler http.Handler
+	// Metrics serves GET /metrics, on its own listener (METRICS_ADDR) and
+	// never on the public one.
+	Metrics http.Handler
+	// Drain is started when the server begins to shut down; /readyz then
+	// answers 503.
+	Drain *httpx.Drain
 }
 
 // New builds the application from a validated configuration. Close
@@ -53,7 +59,10 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, modules
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, Pool: pool, Registry: metrics.NewRegistry()}
+	a := &App{Config: cfg, Logger: logger, Pool: pool, Registry: metrics.NewRegistry(), Drain: new(httpx.Drain)}
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	a.Metrics = metricsMux
 	if a.Handler, err = a.routes(modules); err != nil {
 		pool.Close()
 		return nil, err
@@ -89,8 +98,7 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /livez", httpx.Livez)
-	root.HandleFunc("GET /readyz", httpx.Readyz(func(ctx context.Context) error { return database.Ready(ctx, a.Pool) }, a.Logger))
-	root.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	root.HandleFunc("GET /readyz", httpx.Readyz(func(ctx context.Context) error { return database.Ready(ctx, a.Pool) }, a.Drain, a.Logger))
 	root.Handle(module.APIPrefix, tenantAPI)
 
 	var h http.Handler = logging.RecordRoute(httpx.JSONFallback(root))
@@ -100,9 +108,24 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	return h, nil
 }
 
-// Close releases the database pool.
+// closeTimeout bounds Close: the pool waits for its connections to be
+// released, and a handler stuck past its cancellation must not keep the
+// process alive.
+const closeTimeout = time.Second
+
+// Close releases the database pool, waiting at most closeTimeout for the
+// connections still in use.
 func (a *App) Close() {
-	a.Pool.Close()
+	closed := make(chan struct{})
+	go func() {
+		a.Pool.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(closeTimeout):
+		a.Logger.Warn("database connections still in use; leaving them to the exit", slog.Int("acquired", int(a.Pool.Stat().AcquiredConns())))
+	}
 }
 
 // Migrations returns the platform migrations merged with those of every

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/acme/acme/internal/platform/database/dbtest"
 	"github.com/acme/acme/internal/platform/database/querycount"
 	"github.com/acme/acme/internal/platform/database/querycount/querycounttest"
+	"github.com/acme/acme/internal/platform/logging"
 	"github.com/acme/acme/internal/platform/module"
 	"github.com/acme/acme/internal/platform/tenancy"
 )
@@ -27,13 +30,14 @@ type env struct {
 	db     *dbtest.DB
 	pool   *pgxpool.Pool // application role, round trips counted
 	server *httptest.Server
+	logs   string    // the file of the server's JSON log, debug level and up
 	a, b   uuid.UUID // tenant ids; slugs "tenant-a" and "tenant-b"
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db := dbtest.New(t, orderitems.Module().Migrations)
-	e := &env{db: db}
+	e := &env{db: db, logs: filepath.Join(t.TempDir(), "server.log")}
 	e.pool = db.Pool(t, db.AppURL, func(c *pgxpool.Config) { c.ConnConfig.Tracer = querycount.Tracer{} })
 	for _, tt := range []struct {
 		slug string
@@ -44,16 +48,38 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mux := http.NewServeMux()
-	if err := orderitems.Module().Register(mux, module.Deps{Pool: e.pool, Logger: logger}); err != nil {
+	// An *os.File is safe for the concurrent writes of the server.
+	logFile, err := os.Create(e.logs)
+	if err != nil {
 		t.Fatal(err)
 	}
-	resolver := tenancy.NewResolver(db.AppPool, 0)
-	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
-	e.server = httptest.NewServer(tenancy.Middleware(cfg, resolver, logger)(mux))
+	t.Cleanup(func() { logFile.Close() })
+	logger := logging.New(logFile, slog.LevelDebug)
+	e.server = httptest.NewServer(logging.Middleware(logger)(e.handler(t, e.pool, logger)))
 	t.Cleanup(e.server.Close)
 	return e
+}
+
+// logText returns what the server has logged so far.
+func (e *env) logText(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(e.logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// handler serves the module on pool behind the tenancy middleware, which
+// reads the tenant of the X-Tenant-ID header through the app role.
+func (e *env) handler(t testing.TB, pool *pgxpool.Pool, logger *slog.Logger) http.Handler {
+	t.Helper()
+	mux := http.NewServeMux()
+	if err := orderitems.Module().Register(mux, module.Deps{Pool: pool, Logger: logger}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
+	return tenancy.Middleware(cfg, tenancy.NewResolver(e.db.AppPool, 0), logger)(mux)
 }
 
 // do sends a request as tenant (a slug, or "" for none) and decodes the JSON
@@ -66,6 +92,9 @@ func (e *env) do(t *testing.T, tenant, method, path, body string, out any) int {
 	}
 	if tenant != "" {
 		req.Header.Set("X-Tenant-ID", tenant)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -88,6 +117,16 @@ func (e *env) do(t *testing.T, tenant, method, path, body string, out any) int {
 }
 
 const base = "/api/v1/order-items"
+
+// create makes a order item called name in tenant A and returns it and its path.
+func (e *env) create(t *testing.T, name string) (orderitems.OrderItem, string) {
+	t.Helper()
+	var it orderitems.OrderItem
+	if code := e.do(t, "tenant-a", "POST", base, `{"name":`+strconv.Quote(name)+`}`, &it); code != http.StatusCreated {
+		t.Fatalf("create %s: status %d", name, code)
+	}
+	return it, base + "/" + it.ID.String()
+}
 
 type apiError struct {
 	Error struct {
@@ -115,7 +154,7 @@ func TestCRUD(t *testing.T) {
 	}
 
 	var got orderitems.OrderItem
-	if code := e.do(t, "tenant-a", "GET", item, "", &got); code != http.StatusOK || got.Name != "Widget" || len(got.Notes) != 1 || got.Notes[0].ID != note.ID {
+	if code := e.do(t, "tenant-a", "GET", item, "", &got); code != http.StatusOK || got.Name != "Widget" || len(got.Notes) != 1 || got.Notes[0].ID != note.ID || got.NotesCount != 1 || got.NotesURL != item+"/notes" {
 		t.Fatalf("get: status %d, %+v", code, got)
 	}
 
@@ -148,11 +187,7 @@ func TestCRUD(t *testing.T) {
 func TestValidation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var created orderitems.OrderItem
-	if code := e.do(t, "tenant-a", "POST", base, `{"name":"Widget"}`, &created); code != http.StatusCreated {
-		t.Fatalf("create: status %d", code)
-	}
-	item := base + "/" + created.ID.String()
+	_, item := e.create(t, "Widget")
 	long := strings.Repeat("x", 201)
 	for _, tc := range []struct {
 		name, method, path, body, code, field string
@@ -170,6 +205,13 @@ func TestValidation(t *testing.T) {
 		{"limit too large", "GET", base + "?limit=101", "", "invalid_input", "limit"},
 		{"limit not a number", "GET", base + "?limit=ten", "", "invalid_input", "limit"},
 		{"forged cursor", "GET", base + "?after=bm90LWEtY3Vyc29y", "", "invalid_input", "after"},
+		{"NUL in name", "POST", base, `{"name":"a\u0000b"}`, "invalid_input", "name"},
+		{"NUL in patch", "PATCH", item, `{"description":"\u0000"}`, "invalid_input", "description"},
+		{"NUL in note", "POST", item + "/notes", `{"body":"\u0000"}`, "invalid_input", "body"},
+		{"cursor before year 1", "GET", base + "?after=" + cursorAt(-1e18), "", "invalid_input", "after"},
+		{"cursor after year 9999", "GET", base + "?after=" + cursorAt(1e18), "", "invalid_input", "after"},
+		{"notes limit too large", "GET", item + "/notes?limit=101", "", "invalid_input", "limit"},
+		{"notes cursor out of range", "GET", item + "/notes?after=" + cursorAt(-1e18), "", "invalid_input", "after"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var apiErr apiError
@@ -209,11 +251,7 @@ func TestTenantIsRequired(t *testing.T) {
 func TestTenantsCannotReachEachOther(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var mine orderitems.OrderItem
-	if code := e.do(t, "tenant-a", "POST", base, `{"name":"A's item"}`, &mine); code != http.StatusCreated {
-		t.Fatalf("create: status %d", code)
-	}
-	item := base + "/" + mine.ID.String()
+	_, item := e.create(t, "A's item")
 	for _, tc := range []struct{ method, path, body string }{
 		{"GET", item, ""},
 		{"PATCH", item, `{"name":"stolen"}`},

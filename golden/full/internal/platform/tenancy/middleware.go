@@ -14,8 +14,9 @@ import (
 // Middleware resolves the tenant of every request it wraps and puts it in
 // the request context (see FromContext). Wrap only the routes that serve
 // tenant data: a request without a tenant gets 400 tenant_required, one
-// naming an unknown tenant gets 404 tenant_not_found, and neither reaches
-// next.
+// naming an unknown tenant gets 404 tenant_not_found, one whose tenant
+// cannot be looked up (the database is down) gets 503 unavailable with
+// Retry-After (httpx.ServerError), and none of them reaches next.
 //
 // With cfg.Resolution "header" the tenant's slug is read from cfg.Header;
 // with "subdomain" it is the label of the Host directly below
@@ -41,8 +42,7 @@ func Middleware(cfg config.Tenancy, resolver *Resolver, logger *slog.Logger) fun
 				httpx.Error(w, r, http.StatusNotFound, "tenant_not_found", "no tenant has this slug")
 				return
 			case err != nil:
-				logger.ErrorContext(r.Context(), "resolve tenant", "error", err)
-				httpx.Error(w, r, http.StatusServiceUnavailable, "tenant_unavailable", "the tenant could not be resolved; try again")
+				httpx.ServerError(w, r, logger, "resolve tenant", err)
 				return
 			}
 			// The request's log line and every record logged with its
