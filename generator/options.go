@@ -24,7 +24,8 @@ type Choice struct {
 
 // CIChoices are the accepted values of the ci option.
 var CIChoices = []Choice{
-	{"github", "GitHub Actions workflow: vet and the whole test suite against real PostgreSQL, skips refused"},
+	{"github", "GitHub Actions workflow: lint, vulncheck, image build and the whole suite against real PostgreSQL and Redis, skips refused"},
+	{"gitlab", "GitLab CI pipeline: the same jobs as the GitHub workflow"},
 	{"none", "no CI workflow: bring your own"},
 }
 

@@ -56,7 +56,7 @@ func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
 		"Acme", "", "acme", // project name: upper case, empty, then valid
 		"not a path!", "github.com/acme/acme", // module path
 		"billing,internal", "order-items,order_items", "billing,order-items", // modules
-		"3", "2", // CI: out of range, then "none"
+		"4", "3", // CI: out of range, then "none"
 		"2", // sessions: postgres
 		"2", // queue: asynq
 		"y", // confirm
@@ -83,7 +83,7 @@ func TestWizardAsksEveryQuestionAndRejectsInvalidAnswers(t *testing.T) {
 		errText(t, generator.ValidateModuleName("internal")),
 		errText(t, testGenerator.ValidateModuleList([]string{"order-items", "order_items"})),
 		"collides with module",
-		"Invalid: must be a number between 1 and 2",
+		"Invalid: must be a number between 1 and 3",
 	} {
 		if !strings.Contains(text, msg) {
 			t.Errorf("output lacks the rejection %q:\n%s", msg, text)
@@ -156,7 +156,7 @@ func TestWizardGivenAnswersAreNotAsked(t *testing.T) {
 			t.Errorf("%q was given but asked:\n%s", title, text)
 		}
 	}
-	for _, s := range []string{"CI workflow", "github: " + generator.CIChoices[0].Description, "none: " + generator.CIChoices[1].Description} {
+	for _, s := range []string{"CI workflow", "github: " + generator.CIChoices[0].Description, "none: " + generator.CIChoices[2].Description} {
 		if !strings.Contains(text, s) {
 			t.Errorf("CI question lacks %q:\n%s", s, text)
 		}

@@ -47,7 +47,7 @@ func TestWizardTTYCreatesProject(t *testing.T) {
 	s.send(keyCtrlU + "billing,order-items" + keyEnter)
 
 	s.waitFor("CI workflow", "none: no CI workflow")
-	s.send(keyDown + keyEnter)
+	s.send(keyDown + keyDown + keyEnter)
 	s.waitFor("Session store", "postgres: sessions in a PostgreSQL table")
 	s.send(keyDown + keyEnter)
 	s.waitFor("Job queue", "asynq: Asynq on Redis")

@@ -78,7 +78,7 @@ func New(t testing.TB, migrations ...fs.FS) *DB {
 	if err != nil {
 		t.Fatalf("dbtest: connect to TEST_DATABASE_URL: %v", err)
 	}
-	defer admin.Close(ctx)
+	defer closeConn(ctx, t, admin)
 
 	suffix := strings.ToLower(rand.Text())
 	db := &DB{Name: "test_" + suffix, AppRole: "test_app_" + suffix}
@@ -152,12 +152,21 @@ func drop(t testing.TB, base string, db *DB) {
 		t.Errorf("dbtest: drop %s: %v", db.Name, err)
 		return
 	}
-	defer admin.Close(ctx)
+	defer closeConn(ctx, t, admin)
 	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db.Name}.Sanitize()+" WITH (FORCE)"); err != nil {
 		t.Errorf("dbtest: drop database %s: %v", db.Name, err)
 	}
 	if _, err := admin.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{db.AppRole}.Sanitize()); err != nil {
 		t.Errorf("dbtest: drop role %s: %v", db.AppRole, err)
+	}
+}
+
+// closeConn closes an administrative connection, reporting a failure as a
+// test error.
+func closeConn(ctx context.Context, t testing.TB, conn *pgx.Conn) {
+	t.Helper()
+	if err := conn.Close(ctx); err != nil {
+		t.Errorf("dbtest: close connection: %v", err)
 	}
 }
 

@@ -84,7 +84,9 @@ ignore_startup_parameters = extra_float_digits
 		args = append([]string{"-u", u}, args...)
 	}
 	var out syncBuffer
-	cmd := exec.Command(bin, args...)
+	// bin is the pgbouncer found by pgbouncerBinary; the arguments are this
+	// function's own configuration file and user.
+	cmd := exec.Command(bin, args...) //nolint:gosec,noctx // lives until t's cleanup kills it, not until a context ends
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("dbtest: start pgbouncer: %v", err)
@@ -135,12 +137,16 @@ func unprivilegedUser(t testing.TB) string {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("dbtest: find a free port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		t.Fatalf("dbtest: free port %d: %v", port, err)
+	}
+	return port
 }
 
 func waitForBouncer(t testing.TB, connURL string, exited <-chan struct{}, out *syncBuffer) {
@@ -151,7 +157,9 @@ func waitForBouncer(t testing.TB, connURL string, exited <-chan struct{}, out *s
 		conn, err := pgx.Connect(ctx, connURL)
 		if err == nil {
 			err = conn.Ping(ctx)
-			conn.Close(ctx)
+			if cerr := conn.Close(ctx); err == nil {
+				err = cerr
+			}
 		}
 		cancel()
 		if err == nil {

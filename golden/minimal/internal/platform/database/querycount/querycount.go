@@ -112,14 +112,17 @@ func Middleware(budget int, logger *slog.Logger, m *Metrics) func(http.Handler) 
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c := new(Counter)
-			r = r.WithContext(WithCounter(r.Context(), c))
-			next.ServeHTTP(w, r)
+			ctx := WithCounter(r.Context(), c)
+			// The mux records the matched pattern on the request it is
+			// given, so read it from that request after it returns.
+			inner := r.WithContext(ctx)
+			next.ServeHTTP(w, inner)
 			if n := c.Count(); n > budget {
-				route := r.Pattern
+				route := inner.Pattern
 				if route == "" {
 					route = "unmatched"
 				}
-				logger.WarnContext(r.Context(), "query budget exceeded",
+				logger.WarnContext(ctx, "query budget exceeded",
 					"route", route, "queries", n, "budget", budget)
 				m.Exceeded(route).Inc()
 			}
