@@ -12,19 +12,21 @@ import (
 	"github.com/saasgen/saasgen/generator"
 )
 
-// requireServices skips an end-to-end test when PostgreSQL is not configured,
-// and fails it instead under TEST_REQUIRE_SERVICES=1 (saasgen's CI), so a
-// missing service can never pass there silently.
+// requireServices skips an end-to-end test when PostgreSQL or Redis is not
+// configured, and fails it instead under TEST_REQUIRE_SERVICES=1 (saasgen's
+// CI), so a missing service can never pass there silently.
 func requireServices(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: skipped with -short")
 	}
-	if os.Getenv("TEST_DATABASE_URL") == "" {
-		if os.Getenv("TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("TEST_DATABASE_URL is not set and TEST_REQUIRE_SERVICES=1: the end-to-end tests need PostgreSQL")
+	for _, v := range []string{"TEST_DATABASE_URL", "TEST_REDIS_URL"} {
+		if os.Getenv(v) == "" {
+			if os.Getenv("TEST_REQUIRE_SERVICES") == "1" {
+				t.Fatal(v + " is not set and TEST_REQUIRE_SERVICES=1: the end-to-end tests need PostgreSQL and Redis")
+			}
+			t.Skip(v + " not set: run " + generator.ServicesHint)
 		}
-		t.Skip("TEST_DATABASE_URL not set: run " + generator.ServicesHint)
 	}
 }
 

@@ -3,6 +3,8 @@
 //	shop serve                     run the HTTP server
 //	shop migrate up|down|status    manage the database schema (as MIGRATE_DATABASE_URL)
 //	shop config [-format F]        list every environment variable
+//	shop apikeys create|list|revoke  manage API keys (as MIGRATE_DATABASE_URL)
+//	shop members add               add a member to a tenant (as MIGRATE_DATABASE_URL)
 package main
 
 import (
@@ -34,6 +36,9 @@ commands:
   migrate down            roll back the latest migration
   migrate status          list migrations and whether they are applied
   config [-format F]      list every environment variable; F is text, markdown or env
+  apikeys create|list|revoke
+                          create (shown once), list or revoke a tenant's API keys
+  members add             make a user who signed in once a member of a tenant
 
 Settings come from environment variables; see "shop config".
 `
@@ -91,6 +96,10 @@ func dispatch(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return migrate(ctx, rest[0], environ, stdout, stderr)
 	case "config":
 		return printConfig(rest, stdout, stderr)
+	case "apikeys":
+		return apikeys(ctx, rest, environ, stdout, stderr)
+	case "members":
+		return members(ctx, rest, environ, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -13,7 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
+	"shop/internal/platform/auth"
 	"shop/internal/platform/config"
 	"shop/internal/platform/database"
 	"shop/internal/platform/database/querycount"
@@ -21,7 +23,7 @@ import (
 	"shop/internal/platform/logging"
 	"shop/internal/platform/metrics"
 	"shop/internal/platform/module"
-	"shop/internal/platform/tenancy"
+	"shop/internal/platform/ratelimit"
 )
 
 // tenantCacheTTL is how long a resolved tenant is remembered per instance.
@@ -33,6 +35,13 @@ type App struct {
 	Logger   *slog.Logger
 	Pool     *pgxpool.Pool
 	Registry *prometheus.Registry
+	// Redis serves the rate limits and the sessions.
+	Redis *redis.Client
+	// Auth authenticates requests and serves sign-in and the identity API.
+	Auth *auth.Authenticator
+
+	limiter    *ratelimit.Limiter
+	closeStore func()
 	// Handler serves every route, wrapped in the platform middleware.
 	Handler http.Handler
 }
@@ -54,8 +63,12 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, modules
 		return nil, err
 	}
 	a := &App{Config: cfg, Logger: logger, Pool: pool, Registry: metrics.NewRegistry()}
+	if err := a.identity(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if a.Handler, err = a.routes(modules); err != nil {
-		pool.Close()
+		a.Close()
 		return nil, err
 	}
 	return a, nil
@@ -68,6 +81,7 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	}
 
 	api := http.NewServeMux()
+	a.Auth.RegisterAPI(api)
 	seen := map[string]bool{}
 	for _, m := range modules {
 		if seen[m.Name] {
@@ -77,21 +91,21 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 		if m.Register == nil {
 			continue
 		}
-		deps := module.Deps{Pool: a.Pool, Logger: a.Logger.With(slog.String("module", m.Name)), Config: a.Config}
+		deps := module.Deps{Pool: a.Pool, Logger: a.Logger.With(slog.String("module", m.Name)), Config: a.Config, Limiter: a.limiter}
 		if err := m.Register(api, deps); err != nil {
 			return nil, fmt.Errorf("app: register module %s: %w", m.Name, err)
 		}
 	}
-	resolver := tenancy.NewResolver(a.Pool, tenantCacheTTL)
-	tenantAPI := tenancy.Middleware(a.Config.Tenancy, resolver, a.Logger)(
+	tenantAPI := a.Auth.Middleware(api)(
 		querycount.Middleware(a.Config.QueryBudget, a.Logger, queryMetrics)(
 			logging.RecordRoute(httpx.JSONFallback(api))))
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /livez", httpx.Livez)
-	root.HandleFunc("GET /readyz", httpx.Readyz(func(ctx context.Context) error { return database.Ready(ctx, a.Pool) }, a.Logger))
+	root.HandleFunc("GET /readyz", httpx.Readyz(a.ready, a.Logger))
 	root.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	root.Handle(module.APIPrefix, tenantAPI)
+	a.Auth.RegisterLogin(root)
 
 	var h http.Handler = logging.RecordRoute(httpx.JSONFallback(root))
 	h = httpx.Recover(a.Logger)(h)
@@ -100,8 +114,10 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	return h, nil
 }
 
-// Close releases the database pool.
+// Close releases what New opened: identity first (it writes the API keys'
+// last uses), then Redis and the database pool.
 func (a *App) Close() {
+	a.closeIdentity()
 	a.Pool.Close()
 }
 

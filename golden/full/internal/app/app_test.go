@@ -14,11 +14,12 @@ import (
 	"github.com/acme/acme/internal/platform/config"
 	"github.com/acme/acme/internal/platform/database/dbtest"
 	"github.com/acme/acme/internal/platform/httpx"
+	"github.com/acme/acme/internal/platform/redisx/redistest"
 )
 
-func newTestApp(t *testing.T, databaseURL string) *App {
+func newTestApp(t *testing.T, databaseURL string, environ ...string) *App {
 	t.Helper()
-	cfg, err := config.Load([]string{"DATABASE_URL=" + databaseURL, "APP_ENV=test"})
+	cfg, err := config.Load(append([]string{"DATABASE_URL=" + databaseURL, "APP_ENV=test"}, environ...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,10 +43,16 @@ func get(t *testing.T, h http.Handler, path string) (*http.Response, []byte) {
 func TestReadyzAgainstRealDatabase(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t, moduleMigrations(t)...)
-	a := newTestApp(t, db.AppURL)
+	rd := redistest.New(t)
+	a := newTestApp(t, db.AppURL, "REDIS_URL="+rd.Config.URL, "REDIS_KEY_PREFIX="+rd.Config.KeyPrefix)
 
 	if res, body := get(t, a.Handler, "/readyz"); res.StatusCode != 200 {
 		t.Fatalf("/readyz = %d %s", res.StatusCode, body)
+	}
+	// Redis is checked too.
+	noRedis := newTestApp(t, db.AppURL, "REDIS_URL=redis://127.0.0.1:1/0", "REDIS_DIAL_TIMEOUT=200ms")
+	if res, body := get(t, noRedis.Handler, "/readyz"); res.StatusCode != 503 || !strings.Contains(string(body), "redis") {
+		t.Fatalf("/readyz without Redis = %d %s, want 503 naming redis", res.StatusCode, body)
 	}
 	if res, _ := get(t, a.Handler, "/livez"); res.StatusCode != 200 {
 		t.Fatalf("/livez = %d", res.StatusCode)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"example.com/minimal/internal/platform/database/dbtest"
+	"example.com/minimal/internal/platform/redisx/redistest"
 )
 
 func buildBinary(t *testing.T) string {
@@ -77,6 +78,7 @@ func TestConfigListsEveryVariable(t *testing.T) {
 func TestEndToEnd(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t) // provides a database; the binary migrates it itself
+	rd := redistest.New(t)
 	bin := buildBinary(t)
 
 	// A fresh database: drop what dbtest migrated, so migrate up starts from zero.
@@ -96,6 +98,8 @@ func TestEndToEnd(t *testing.T) {
 		"MIGRATE_DATABASE_URL="+db.OwnerURL,
 		"HTTP_ADDR="+addr,
 		"HTTP_SHUTDOWN_TIMEOUT=5s",
+		"REDIS_URL="+rd.Config.URL,
+		"REDIS_KEY_PREFIX="+rd.Config.KeyPrefix,
 	)
 
 	migrate := exec.Command(bin, "migrate", "up")

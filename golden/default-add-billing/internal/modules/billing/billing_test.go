@@ -15,12 +15,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shop/internal/modules/billing"
-	"shop/internal/platform/config"
+	"shop/internal/platform/auth"
+	"shop/internal/platform/auth/authtest"
 	"shop/internal/platform/database/dbtest"
 	"shop/internal/platform/database/querycount"
 	"shop/internal/platform/database/querycount/querycounttest"
 	"shop/internal/platform/module"
-	"shop/internal/platform/tenancy"
 )
 
 type env struct {
@@ -28,45 +28,53 @@ type env struct {
 	pool   *pgxpool.Pool // application role, round trips counted
 	server *httptest.Server
 	a, b   uuid.UUID // tenant ids; slugs "tenant-a" and "tenant-b"
+	// Callers: admin and member API keys of each tenant, and a signed-in
+	// user who is a member of tenant A only.
+	adminA, adminB, memberA, userA authtest.Caller
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, environ ...string) *env {
 	t.Helper()
 	db := dbtest.New(t, billing.Module().Migrations)
 	e := &env{db: db}
 	e.pool = db.Pool(t, db.AppURL, func(c *pgxpool.Config) { c.ConnConfig.Tracer = querycount.Tracer{} })
-	for _, tt := range []struct {
-		slug string
-		id   *uuid.UUID
-	}{{"tenant-a", &e.a}, {"tenant-b", &e.b}} {
-		err := db.OwnerPool.QueryRow(t.Context(), `INSERT INTO tenants (slug, name) VALUES ($1, $1) RETURNING id`, tt.slug).Scan(tt.id)
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	au := authtest.New(t, db, environ...)
+	e.a, e.b = au.Tenant(t, "tenant-a"), au.Tenant(t, "tenant-b")
+	e.adminA = authtest.Bearer(au.APIKey(t, e.a, auth.RoleAdmin))
+	e.adminB = authtest.Bearer(au.APIKey(t, e.b, auth.RoleAdmin))
+	e.memberA = authtest.Bearer(au.APIKey(t, e.a, auth.RoleMember))
+	user := au.User(t, "member-of-a@example.com")
+	au.Member(t, e.a, user, auth.RoleAdmin)
+	e.userA = authtest.Cookie(au.Session(t, user))
+
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
 	if err := billing.Module().Register(mux, module.Deps{Pool: e.pool, Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
-	resolver := tenancy.NewResolver(db.AppPool, 0)
-	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
-	e.server = httptest.NewServer(tenancy.Middleware(cfg, resolver, logger)(mux))
+	e.server = httptest.NewServer(au.Handler(mux))
 	t.Cleanup(e.server.Close)
 	return e
 }
 
-// do sends a request as tenant (a slug, or "" for none) and decodes the JSON
-// response into out when out is not nil.
-func (e *env) do(t *testing.T, tenant, method, path, body string, out any) int {
+// do sends a request as the caller and decodes the JSON response into out
+// when out is not nil.
+func (e *env) do(t *testing.T, as authtest.Caller, method, path, body string, out any) int {
+	t.Helper()
+	return e.doHost(t, as, "", method, path, body, out)
+}
+
+// doHost is do with the request's Host set to host (when not empty).
+func (e *env) doHost(t *testing.T, as authtest.Caller, host, method, path, body string, out any) int {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, e.server.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tenant != "" {
-		req.Header.Set("X-Tenant-ID", tenant)
+	if host != "" {
+		req.Host = host
 	}
+	as(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +109,7 @@ func TestCRUD(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	var created billing.Billing
-	if code := e.do(t, "tenant-a", "POST", base, `{"name":"Widget","description":"blue"}`, &created); code != http.StatusCreated {
+	if code := e.do(t, e.adminA, "POST", base, `{"name":"Widget","description":"blue"}`, &created); code != http.StatusCreated {
 		t.Fatalf("create: status %d", code)
 	}
 	if created.ID == uuid.Nil || created.Name != "Widget" || created.Description != "blue" || created.Notes == nil || len(created.Notes) != 0 {
@@ -110,17 +118,17 @@ func TestCRUD(t *testing.T) {
 	item := base + "/" + created.ID.String()
 
 	var note billing.BillingNote
-	if code := e.do(t, "tenant-a", "POST", item+"/notes", `{"body":"fragile"}`, &note); code != http.StatusCreated || note.Body != "fragile" {
+	if code := e.do(t, e.adminA, "POST", item+"/notes", `{"body":"fragile"}`, &note); code != http.StatusCreated || note.Body != "fragile" {
 		t.Fatalf("add note: status %d, %+v", code, note)
 	}
 
 	var got billing.Billing
-	if code := e.do(t, "tenant-a", "GET", item, "", &got); code != http.StatusOK || got.Name != "Widget" || len(got.Notes) != 1 || got.Notes[0].ID != note.ID {
+	if code := e.do(t, e.adminA, "GET", item, "", &got); code != http.StatusOK || got.Name != "Widget" || len(got.Notes) != 1 || got.Notes[0].ID != note.ID {
 		t.Fatalf("get: status %d, %+v", code, got)
 	}
 
 	var updated billing.Billing
-	if code := e.do(t, "tenant-a", "PATCH", item, `{"name":"Gadget"}`, &updated); code != http.StatusOK {
+	if code := e.do(t, e.adminA, "PATCH", item, `{"name":"Gadget"}`, &updated); code != http.StatusOK {
 		t.Fatalf("update: status %d", code)
 	}
 	if updated.Name != "Gadget" || updated.Description != "blue" || len(updated.Notes) != 1 || !updated.UpdatedAt.After(created.UpdatedAt) {
@@ -128,15 +136,15 @@ func TestCRUD(t *testing.T) {
 	}
 
 	var page billing.Page
-	if code := e.do(t, "tenant-a", "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 || page.Items[0].Name != "Gadget" || page.NextCursor != "" {
+	if code := e.do(t, e.adminA, "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 || page.Items[0].Name != "Gadget" || page.NextCursor != "" {
 		t.Fatalf("list: status %d, %+v", code, page)
 	}
 
-	if code := e.do(t, "tenant-a", "DELETE", item, "", nil); code != http.StatusNoContent {
+	if code := e.do(t, e.adminA, "DELETE", item, "", nil); code != http.StatusNoContent {
 		t.Fatalf("delete: status %d", code)
 	}
 	var apiErr apiError
-	if code := e.do(t, "tenant-a", "GET", item, "", &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "not_found" {
+	if code := e.do(t, e.adminA, "GET", item, "", &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "not_found" {
 		t.Fatalf("get after delete: status %d, %+v", code, apiErr)
 	}
 	var notes int
@@ -149,7 +157,7 @@ func TestValidation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	var created billing.Billing
-	if code := e.do(t, "tenant-a", "POST", base, `{"name":"Widget"}`, &created); code != http.StatusCreated {
+	if code := e.do(t, e.adminA, "POST", base, `{"name":"Widget"}`, &created); code != http.StatusCreated {
 		t.Fatalf("create: status %d", code)
 	}
 	item := base + "/" + created.ID.String()
@@ -173,7 +181,7 @@ func TestValidation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var apiErr apiError
-			code := e.do(t, "tenant-a", tc.method, tc.path, tc.body, &apiErr)
+			code := e.do(t, e.adminA, tc.method, tc.path, tc.body, &apiErr)
 			if code != http.StatusBadRequest || apiErr.Error.Code != tc.code || apiErr.Error.Message == "" {
 				t.Fatalf("status %d, %+v; want 400 %s", code, apiErr, tc.code)
 			}
@@ -189,28 +197,128 @@ func TestBodyIsBounded(t *testing.T) {
 	e := newEnv(t)
 	var apiErr apiError
 	body := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
-	if code := e.do(t, "tenant-a", "POST", base, body, &apiErr); code != http.StatusRequestEntityTooLarge || apiErr.Error.Code != "body_too_large" {
+	if code := e.do(t, e.adminA, "POST", base, body, &apiErr); code != http.StatusRequestEntityTooLarge || apiErr.Error.Code != "body_too_large" {
 		t.Fatalf("1 MiB body: status %d, %+v; want 413 body_too_large", code, apiErr)
 	}
 }
 
-func TestTenantIsRequired(t *testing.T) {
+// routes lists every route of the module, with a body each accepts.
+func routes(item string) []struct{ method, path, body string } {
+	return []struct{ method, path, body string }{
+		{"POST", base, `{"name":"intruder"}`},
+		{"GET", base, ""},
+		{"GET", item, ""},
+		{"PATCH", item, `{"name":"stolen"}`},
+		{"DELETE", item, ""},
+		{"POST", item + "/notes", `{"body":"graffiti"}`},
+	}
+}
+
+// create makes one billing of tenant A and returns its path.
+func (e *env) create(t *testing.T) string {
+	t.Helper()
+	var it billing.Billing
+	if code := e.do(t, e.adminA, "POST", base, `{"name":"A's item"}`, &it); code != http.StatusCreated {
+		t.Fatalf("create: status %d", code)
+	}
+	return base + "/" + it.ID.String()
+}
+
+// assertUntouched checks that tenant A's one billing is as created, without
+// notes, and that no other row exists in any tenant.
+func (e *env) assertUntouched(t *testing.T) {
+	t.Helper()
+	var items, notes int
+	var name string
+	err := e.db.OwnerPool.QueryRow(t.Context(), `
+		SELECT (SELECT count(*) FROM billing), (SELECT count(*) FROM billing_notes), (SELECT min(name) FROM billing)`).Scan(&items, &notes, &name)
+	if err != nil || items != 1 || notes != 0 || name != "A's item" {
+		t.Errorf("after refused requests: %d items, %d notes, name %q (%v); want A's one untouched item", items, notes, name, err)
+	}
+}
+
+func TestEveryRouteNeedsCredentials(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var apiErr apiError
-	if code := e.do(t, "", "GET", base, "", &apiErr); code != http.StatusBadRequest || apiErr.Error.Code != "tenant_required" {
-		t.Errorf("no tenant: status %d, %+v; want 400 tenant_required", code, apiErr)
+	item := e.create(t)
+	for _, rt := range routes(item) {
+		for name, as := range map[string]authtest.Caller{
+			"nothing":         authtest.Anonymous,
+			"a tenant header": authtest.Caller(authtest.Anonymous).With("tenant-a"),
+			"a malformed key": authtest.Bearer("sk_not-a-key"),
+			"an unknown key":  authtest.Bearer("sk_aaaaaaaaaaaa_" + strings.Repeat("b", 52)),
+			"a forged cookie": authtest.Cookie(&http.Cookie{Name: "session", Value: "forged"}),
+		} {
+			var apiErr apiError
+			if code := e.do(t, as, rt.method, rt.path, rt.body, &apiErr); code != http.StatusUnauthorized || apiErr.Error.Code != "unauthenticated" {
+				t.Errorf("%s %s with %s: status %d, %+v; want 401 unauthenticated", rt.method, rt.path, name, code, apiErr)
+			}
+		}
 	}
-	if code := e.do(t, "tenant-zzz", "GET", base, "", &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "tenant_not_found" {
-		t.Errorf("unknown tenant: status %d, %+v; want 404 tenant_not_found", code, apiErr)
+	e.assertUntouched(t)
+}
+
+func TestMemberOfAnotherTenantGets404(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		environ []string
+		host    string
+		with    func(authtest.Caller) authtest.Caller
+	}{
+		{"header", nil, "", func(c authtest.Caller) authtest.Caller { return c.With("tenant-b") }},
+		{"subdomain", []string{"TENANT_RESOLUTION=subdomain", "TENANT_BASE_DOMAIN=example.com"}, "tenant-b.example.com", func(c authtest.Caller) authtest.Caller { return c }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, tc.environ...)
+			item := e.create(t)
+			for _, rt := range routes(item) {
+				for who, as := range map[string]authtest.Caller{
+					"a member of A (session)": tc.with(e.userA),
+					"A's admin API key":       tc.with(e.adminA),
+				} {
+					var apiErr apiError
+					if code := e.doHost(t, as, tc.host, rt.method, rt.path, rt.body, &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "tenant_not_found" {
+						t.Errorf("%s asking for tenant B: %s %s: status %d, %+v; want 404 tenant_not_found", who, rt.method, rt.path, code, apiErr)
+					}
+				}
+			}
+			// The same callers reach their own tenant.
+			var page billing.Page
+			if code := e.doHost(t, e.userA, strings.Replace(tc.host, "tenant-b", "tenant-a", 1), "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 {
+				t.Errorf("member of A listing A: status %d, %d items; want 200 and 1", code, len(page.Items))
+			}
+			e.assertUntouched(t)
+		})
 	}
+}
+
+func TestMembersReadAdminsWrite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	item := e.create(t)
+	var page billing.Page
+	if code := e.do(t, e.memberA, "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 {
+		t.Errorf("member key listing: status %d, %d items; want 200 and 1", code, len(page.Items))
+	}
+	for _, rt := range routes(item) {
+		if rt.method == "GET" {
+			continue
+		}
+		var apiErr apiError
+		if code := e.do(t, e.memberA, rt.method, rt.path, rt.body, &apiErr); code != http.StatusForbidden || apiErr.Error.Code != "forbidden" {
+			t.Errorf("member key %s %s: status %d, %+v; want 403 forbidden", rt.method, rt.path, code, apiErr)
+		}
+	}
+	e.assertUntouched(t)
 }
 
 func TestTenantsCannotReachEachOther(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	var mine billing.Billing
-	if code := e.do(t, "tenant-a", "POST", base, `{"name":"A's item"}`, &mine); code != http.StatusCreated {
+	if code := e.do(t, e.adminA, "POST", base, `{"name":"A's item"}`, &mine); code != http.StatusCreated {
 		t.Fatalf("create: status %d", code)
 	}
 	item := base + "/" + mine.ID.String()
@@ -221,16 +329,16 @@ func TestTenantsCannotReachEachOther(t *testing.T) {
 		{"POST", item + "/notes", `{"body":"graffiti"}`},
 	} {
 		var apiErr apiError
-		if code := e.do(t, "tenant-b", tc.method, tc.path, tc.body, &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "not_found" {
+		if code := e.do(t, e.adminB, tc.method, tc.path, tc.body, &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "not_found" {
 			t.Errorf("tenant B %s %s: status %d, %+v; want 404 not_found", tc.method, tc.path, code, apiErr)
 		}
 	}
 	var page billing.Page
-	if code := e.do(t, "tenant-b", "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 0 {
+	if code := e.do(t, e.adminB, "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 0 {
 		t.Errorf("tenant B's list: status %d, %d items; want 200 and none", code, len(page.Items))
 	}
 	var got billing.Billing
-	if code := e.do(t, "tenant-a", "GET", item, "", &got); code != http.StatusOK || got.Name != "A's item" || len(got.Notes) != 0 {
+	if code := e.do(t, e.adminA, "GET", item, "", &got); code != http.StatusOK || got.Name != "A's item" || len(got.Notes) != 0 {
 		t.Errorf("A's item after B's attempts: status %d, %+v", code, got)
 	}
 }
@@ -310,7 +418,7 @@ func TestListPagesInOrder(t *testing.T) {
 	path := base + "?limit=20"
 	for range 3 {
 		var page billing.Page
-		if code := e.do(t, "tenant-a", "GET", path, "", &page); code != http.StatusOK {
+		if code := e.do(t, e.adminA, "GET", path, "", &page); code != http.StatusOK {
 			t.Fatalf("list: status %d", code)
 		}
 		for _, it := range page.Items {

@@ -29,6 +29,13 @@ type Config struct {
 	// Tenancy's types and cross-checks live in tenancy.go.
 	Tenancy     Tenancy `envPrefix:"TENANT_"`
 	QueryBudget int     `env:"QUERY_BUDGET" envDefault:"5" desc:"Database round trips a request may make before a warning is logged and db_query_budget_exceeded_total is incremented."`
+	// Identity: sessions, sign-in, rate limits. Types and cross-checks
+	// live in identity.go.
+	Redis          Redis      `envPrefix:"REDIS_"`
+	Session        Session    `envPrefix:"SESSION_"`
+	OIDC           OIDC       `envPrefix:"OIDC_"`
+	RateLimit      RateLimits `envPrefix:"RATE_LIMIT_"`
+	TrustedProxies Proxies    `env:"TRUSTED_PROXIES" envDefault:"" desc:"Proxies and load balancers whose X-Forwarded-For header is believed for the client IP address; empty trusts none."`
 }
 
 // HTTP configures the HTTP server.
@@ -161,6 +168,7 @@ func (c *Config) validate(values map[string]string, failed map[string]bool) []Pr
 	}
 	problems = append(problems, c.Tenancy.problems(values)...)
 	problems = append(problems, queryBudgetProblems(c.QueryBudget, values)...)
+	problems = append(problems, c.identityProblems(values, failed)...)
 	if c.HTTP.Addr == "" {
 		add("HTTP_ADDR", "must not be empty", "host:port or :port, e.g. :8080")
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/acme/acme/internal/platform/config"
+	"github.com/acme/acme/internal/platform/ratelimit"
 )
 
 // APIPrefix is the path prefix of every module route: a module named
@@ -34,6 +35,11 @@ type Deps struct {
 	Logger *slog.Logger
 	// Config is the validated application configuration.
 	Config *config.Config
+	// Limiter marks expensive routes: register
+	// deps.Limiter.Expensive(handler) and each request also counts against
+	// RATE_LIMIT_EXPENSIVE for its user or API key. Nil (in tests) limits
+	// nothing.
+	Limiter *ratelimit.Limiter
 }
 
 // Definition describes one module.
@@ -46,8 +52,10 @@ type Definition struct {
 	Migrations fs.FS
 	// Register adds the module's HTTP handlers to mux, with patterns under
 	// APIPrefix such as "GET /api/v1/orders/{id}". The composition root
-	// serves mux behind the tenant-resolving middleware, so every handler
-	// finds its tenant in the request context. It is called once at
+	// serves mux behind the auth middleware, so every handler finds the
+	// principal (auth.FromContext) and its tenant (tenancy.FromContext) in
+	// the request context, and no request without credentials reaches it.
+	// Check roles with auth.Require. It is called once at
 	// start-up; an error stops the application. May be nil.
 	Register func(mux *http.ServeMux, deps Deps) error
 }
