@@ -92,10 +92,7 @@ func apikeys(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 		if len(rest) != 1 {
 			return usageError{"apikeys revoke needs the key's prefix (or the key)\n" + apikeysUsage}
 		}
-		prefix := rest[0]
-		if len(prefix) > len("sk_")+12 {
-			prefix = prefix[:len("sk_")+12]
-		}
+		prefix := auth.PrefixOf(rest[0])
 		return withOwner(ctx, environ, func(conn *pgx.Conn) error {
 			id, tenant, err := auth.FindAPIKey(ctx, conn, prefix)
 			if errors.Is(err, auth.ErrNotFound) {

@@ -264,7 +264,7 @@ func TestOperatorWalkthrough(t *testing.T) {
 	}
 
 	out, err = operator(t, bin, env, "apikeys", "list", "--tenant", "acme")
-	prefix := key[:len("sk_")+12]
+	prefix := auth.PrefixOf(key)
 	if err != nil || !strings.Contains(out, prefix) || strings.Contains(out, key) {
 		t.Fatalf("apikeys list: %v\n%s\nwant the prefix %s and never the key", err, out, prefix)
 	}

@@ -58,6 +58,10 @@ func newKey() (key, prefix string) {
 	return prefix + "_" + strings.ToLower(keyEncoding.EncodeToString(secret[:])), prefix
 }
 
+// PrefixOf returns the visible prefix of key (or of a prefix given as is):
+// how listings and the operator command name a key.
+func PrefixOf(key string) string { return key[:min(len(key), keyPrefixLen)] }
+
 // keyPrefix returns the prefix of key, or false when key is not shaped like
 // an API key.
 func keyPrefix(key string) (string, bool) {
@@ -136,18 +140,14 @@ type keysDB interface {
 // NewKeys returns Keys on db, a pool of the application role, and starts
 // the flush of last uses; Close stops it.
 func NewKeys(db keysDB, logger *slog.Logger) *Keys {
-	k := newKeys(db, logger, CacheTTL, time.Now)
-	k.wg.Go(k.flushLoop)
-	return k
-}
-
-func newKeys(db keysDB, logger *slog.Logger, ttl time.Duration, now func() time.Time) *Keys {
-	return &Keys{
-		db: db, lookup: db, logger: logger, now: now,
-		cache: newCache[string, storedKey](ttl, maxCached, now),
+	k := &Keys{
+		db: db, lookup: db, logger: logger, now: time.Now,
+		cache: newCache[string, storedKey](CacheTTL, maxCached, time.Now),
 		used:  map[uuid.UUID]keyUse{},
 		stop:  make(chan struct{}),
 	}
+	k.wg.Go(k.flushLoop)
+	return k
 }
 
 // Authenticate returns the key presented as token, or ErrInvalidKey.

@@ -46,11 +46,7 @@ type Memberships struct {
 // NewMemberships returns Memberships reading from db, a pool of the
 // application role.
 func NewMemberships(db Querier) *Memberships {
-	return newMemberships(db, CacheTTL, time.Now)
-}
-
-func newMemberships(db Querier, ttl time.Duration, now func() time.Time) *Memberships {
-	return &Memberships{db: db, cache: newCache[uuid.UUID, []Membership](ttl, maxCached, now)}
+	return &Memberships{db: db, cache: newCache[uuid.UUID, []Membership](CacheTTL, maxCached, time.Now)}
 }
 
 // Of returns the memberships of user, ordered by slug.

@@ -31,7 +31,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -60,8 +59,6 @@ type Options struct {
 	// Public lists patterns of the API mux, such as "GET /api/v1/status",
 	// that run without credentials. Empty by default.
 	Public []string
-	// CacheTTL overrides CacheTTL for API keys and memberships (tests).
-	CacheTTL time.Duration
 }
 
 // Authenticator authenticates requests and serves the sign-in routes and
@@ -91,18 +88,12 @@ func New(opts Options) *Authenticator {
 		limiter:  opts.Limiter,
 		resolver: opts.Resolver,
 		logger:   opts.Logger,
+		keys:     NewKeys(opts.Pool, opts.Logger),
+		members:  NewMemberships(opts.Pool),
 		idp:      newProvider(opts.Config.OIDC),
 		csrf:     http.NewCrossOriginProtection(),
 		public:   map[string]bool{},
 		account:  map[string]bool{},
-	}
-	if opts.CacheTTL != 0 {
-		a.keys = newKeys(opts.Pool, opts.Logger, opts.CacheTTL, time.Now)
-		a.keys.wg.Go(a.keys.flushLoop)
-		a.members = newMemberships(opts.Pool, opts.CacheTTL, time.Now)
-	} else {
-		a.keys = NewKeys(opts.Pool, opts.Logger)
-		a.members = NewMemberships(opts.Pool)
 	}
 	for _, p := range opts.Public {
 		a.public[p] = true
