@@ -484,6 +484,37 @@ func TestTenantChoiceAndMembers(t *testing.T) {
 	}
 }
 
+// TestNothingRunsAnonymously: a route registered without any role check
+// still never runs for a request without credentials, whatever tenant it
+// names: the middleware answers 401 before the mux is reached.
+func TestNothingRunsAnonymously(t *testing.T) {
+	t.Parallel()
+	var ran atomic.Int32
+	open := module.Definition{Name: "open", Register: func(mux *http.ServeMux, _ module.Deps) error {
+		mux.HandleFunc("GET /api/v1/open", func(w http.ResponseWriter, _ *http.Request) {
+			ran.Add(1)
+			w.WriteHeader(http.StatusOK)
+		})
+		return nil
+	}}
+	e := newIDEnv(t, []module.Definition{open})
+	e.tenant(t, "acme")
+	for name, prepare := range map[string]func(*http.Request){
+		"nothing":         nil,
+		"a tenant header": func(r *http.Request) { r.Header.Set("X-Tenant-ID", "acme") },
+		"a basic auth":    func(r *http.Request) { r.SetBasicAuth("admin", "admin") },
+		"a stale cookie":  func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "session", Value: "stale"}) },
+	} {
+		var eb httpx.ErrorBody
+		if res := e.call(t, nil, prepare, "GET", "/api/v1/open", "", &eb); res.StatusCode != 401 || eb.Error.Code != "unauthenticated" {
+			t.Errorf("with %s: %d %+v; want 401 unauthenticated", name, res.StatusCode, eb)
+		}
+	}
+	if n := ran.Load(); n != 0 {
+		t.Errorf("the handler ran %d times for anonymous requests", n)
+	}
+}
+
 // TestCrossOriginCookieRequestsAreRefused: a state-changing request that
 // carries the session cookie from another site is refused (CSRF); the same
 // request with an API key is not a cookie's and passes.
