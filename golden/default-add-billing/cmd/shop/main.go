@@ -1,10 +1,11 @@
 // Command shop runs the shop service.
 //
-//	shop serve                     run the HTTP server
-//	shop migrate up|down|status    manage the database schema (as MIGRATE_DATABASE_URL)
-//	shop config [-format F]        list every environment variable
+//	shop serve                       run the HTTP server
+//	shop migrate up|down|status      manage the database schema (as MIGRATE_DATABASE_URL)
+//	shop tenants create|rename|list  manage the tenants (as MIGRATE_DATABASE_URL)
 //	shop apikeys create|list|revoke  manage API keys (as MIGRATE_DATABASE_URL)
-//	shop members add               add a member to a tenant (as MIGRATE_DATABASE_URL)
+//	shop members add                 add a member to a tenant (as MIGRATE_DATABASE_URL)
+//	shop config [-format F]          list every environment variable
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -31,15 +33,18 @@ import (
 const usage = `usage: shop <command> [arguments]
 
 commands:
-  serve                   run the HTTP server until SIGINT or SIGTERM
-  migrate up              apply pending migrations, then create and grant the app role
-  migrate down            roll back the latest migration
-  migrate status          list migrations and whether they are applied
-  config [-format F]      list every environment variable; F is text, markdown or env
-  apikeys create|list|revoke
-                          create (shown once), list or revoke a tenant's API keys
-  members add             make a user who signed in once a member of a tenant
+  serve                          run the HTTP server until SIGINT or SIGTERM
+  migrate up                     apply pending migrations, then create and grant the app role
+  migrate down                   roll back the latest migration
+  migrate status                 list migrations and whether they are applied
+  tenants create SLUG NAME       add a tenant
+  tenants rename SLUG NEW-SLUG   give a tenant a new slug; the old one keeps naming it
+  tenants list                   list the tenants and their former slugs
+  apikeys create|list|revoke     create (shown once), list or revoke a tenant's API keys
+  members add                    make a user who signed in once a member of a tenant
+  config [-format F]             list every environment variable; F is text, markdown or env
 
+migrate, tenants, apikeys and members connect as the schema owner (MIGRATE_DATABASE_URL).
 Settings come from environment variables; see "shop config".
 `
 
@@ -94,6 +99,8 @@ func dispatch(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 			return usageError{"migrate needs exactly one of up, down, status"}
 		}
 		return migrate(ctx, rest[0], environ, stdout, stderr)
+	case "tenants":
+		return tenants(ctx, rest, environ, stdout)
 	case "config":
 		return printConfig(rest, stdout, stderr)
 	case "apikeys":
@@ -119,25 +126,58 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	if err := database.Ready(ctx, a.Pool); err != nil {
-		logger.WarnContext(ctx, "database not reachable yet; /readyz reports 503 until it is", "error", err)
-	}
+	checkDatabase(ctx, a, logger)
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
 	}
-	return httpx.Serve(ctx, ln, a.Handler, cfg.HTTP, logger)
+	metricsLn, err := net.Listen("tcp", cfg.Metrics.Addr)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("listen on METRICS_ADDR %s: %w", cfg.Metrics.Addr, err)
+	}
+
+	// The metrics listener outlives the public one, so the shutdown can be
+	// watched; its failure stops the public one.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+	metricsErr := make(chan error, 1)
+	go func() {
+		err := httpx.ServeInternal(metricsCtx, metricsLn, a.Metrics, cfg.HTTP, logger)
+		stop(err)
+		metricsErr <- err
+	}()
+	err = httpx.Serve(ctx, ln, a.Handler, cfg.HTTP, a.Drain, logger)
+	stopMetrics()
+	return errors.Join(err, <-metricsErr)
+}
+
+// checkDatabase logs what serve finds wrong with the database at start:
+// unreachable (/readyz answers 503 until it is reachable), or a statement
+// timeout other than DATABASE_STATEMENT_TIMEOUT (migrate up sets it).
+func checkDatabase(ctx context.Context, a *app.App, logger *slog.Logger) {
+	if err := database.Ready(ctx, a.Pool); err != nil {
+		logger.WarnContext(ctx, "database not reachable yet; /readyz reports 503 until it is", "error", err)
+		return
+	}
+	got, err := database.StatementTimeout(ctx, a.Pool)
+	if err != nil {
+		logger.WarnContext(ctx, "cannot check the statement timeout", "error", err)
+		return
+	}
+	if want := a.Config.Database.StatementTimeout; got != want {
+		logger.WarnContext(ctx, "the app role's statement timeout is not DATABASE_STATEMENT_TIMEOUT; run migrate up to set it",
+			slog.Duration("statement_timeout", got), slog.Duration("DATABASE_STATEMENT_TIMEOUT", want))
+	}
 }
 
 func migrate(ctx context.Context, direction string, environ []string, stdout, stderr io.Writer) error {
 	if direction != "up" && direction != "down" && direction != "status" {
 		return usageError{fmt.Sprintf("unknown migrate direction %q: use up, down or status", direction)}
 	}
-	cfg, err := config.Load(environ)
+	cfg, owner, err := ownerConfig(environ)
 	if err != nil {
-		return err
-	}
-	if err := cfg.RequireMigrate(); err != nil {
 		return err
 	}
 	logger := logging.New(stderr, cfg.LogLevel)
@@ -145,7 +185,7 @@ func migrate(ctx context.Context, direction string, environ []string, stdout, st
 	if err != nil {
 		return err
 	}
-	m, err := database.NewMigrator(cfg.Migrate.DatabaseURL, fsys, logger)
+	m, err := database.NewMigrator(owner, fsys, logger)
 	if err != nil {
 		return err
 	}
@@ -163,12 +203,13 @@ func migrate(ctx context.Context, direction string, environ []string, stdout, st
 		if len(res) == 0 {
 			fmt.Fprintln(stdout, "no pending migrations")
 		}
-		conn, err := pgx.Connect(ctx, cfg.Migrate.DatabaseURL)
+		conn, err := connectOwner(ctx, owner)
 		if err != nil {
-			return fmt.Errorf("connect as MIGRATE_DATABASE_URL: %w", err)
+			return err
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
-		if err := database.EnsureAppRole(ctx, conn, cfg.Database.URL); err != nil {
+		settings := database.RoleSettings{StatementTimeout: cfg.Database.StatementTimeout}
+		if err := database.EnsureAppRole(ctx, conn, cfg.Database.URL, settings); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "app role of DATABASE_URL is ready\n")
@@ -196,6 +237,28 @@ func migrate(ctx context.Context, direction string, environ []string, stdout, st
 		}
 		return tw.Flush()
 	}
+}
+
+// ownerConfig loads the configuration of a command that connects as the
+// schema owner (migrate, tenants).
+func ownerConfig(environ []string) (*config.Config, *pgx.ConnConfig, error) {
+	cfg, err := config.Load(environ)
+	if err != nil {
+		return nil, nil, err
+	}
+	owner, err := database.OwnerConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, owner, nil
+}
+
+func connectOwner(ctx context.Context, owner *pgx.ConnConfig) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("connect as MIGRATE_DATABASE_URL: %w", err)
+	}
+	return conn, nil
 }
 
 func printConfig(args []string, stdout, stderr io.Writer) error {

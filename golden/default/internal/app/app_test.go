@@ -10,10 +10,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"shop/internal/platform/config"
 	"shop/internal/platform/database/dbtest"
 	"shop/internal/platform/httpx"
+	"shop/internal/platform/module"
 	"shop/internal/platform/redisx/redistest"
 )
 
@@ -51,8 +53,8 @@ func TestReadyzAgainstRealDatabase(t *testing.T) {
 	}
 	// Redis is checked too.
 	noRedis := newTestApp(t, db.AppURL, "REDIS_URL=redis://127.0.0.1:1/0", "REDIS_DIAL_TIMEOUT=200ms")
-	if res, body := get(t, noRedis.Handler, "/readyz"); res.StatusCode != 503 || !strings.Contains(string(body), "redis") {
-		t.Fatalf("/readyz without Redis = %d %s, want 503 naming redis", res.StatusCode, body)
+	if res, body := get(t, noRedis.Handler, "/readyz"); res.StatusCode != 503 {
+		t.Fatalf("/readyz without Redis = %d %s, want 503", res.StatusCode, body)
 	}
 	if res, _ := get(t, a.Handler, "/livez"); res.StatusCode != 200 {
 		t.Fatalf("/livez = %d", res.StatusCode)
@@ -61,7 +63,7 @@ func TestReadyzAgainstRealDatabase(t *testing.T) {
 	a.Pool.Close()
 	res, body := get(t, a.Handler, "/readyz")
 	var st httpx.Status
-	if err := json.Unmarshal(body, &st); err != nil || res.StatusCode != 503 || st.Status != "unavailable" {
+	if err := json.Unmarshal(body, &st); err != nil || res.StatusCode != 503 || st.Status != "unavailable" || strings.Contains(string(body), db.Name) {
 		t.Fatalf("/readyz on a closed pool = %d %s", res.StatusCode, body)
 	}
 	if res, _ := get(t, a.Handler, "/livez"); res.StatusCode != 200 {
@@ -69,12 +71,89 @@ func TestReadyzAgainstRealDatabase(t *testing.T) {
 	}
 }
 
+// unreachableURL names a database nobody listens for; its user and
+// database names must not leak.
+const unreachableURL = "postgres://secret_owner@127.0.0.1:1/secret_db?sslmode=disable"
+
+// TestCloseIsBounded: a connection never given back (a handler stuck past
+// its cancellation) does not keep Close, and so the process, alive.
+func TestCloseIsBounded(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	cfg, err := config.Load([]string{"DATABASE_URL=" + db.AppURL, "APP_ENV=test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := a.Pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	closed := make(chan struct{})
+	start := time.Now()
+	go func() {
+		a.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		if d := time.Since(start); d < closeTimeout/2 {
+			t.Errorf("Close returned after %s although a connection is in use", d)
+		}
+	case <-time.After(closeTimeout + 2*time.Second):
+		t.Fatalf("Close still waits %s later for the connection in use", closeTimeout+2*time.Second)
+	}
+}
+
 func TestReadyzWhenDatabaseUnreachable(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
+	a := newTestApp(t, unreachableURL)
 	res, body := get(t, a.Handler, "/readyz")
 	if res.StatusCode != 503 {
 		t.Fatalf("/readyz with no database = %d %s", res.StatusCode, body)
+	}
+	for _, leak := range []string{"secret_owner", "secret_db", "127.0.0.1", "refused", "error"} {
+		if strings.Contains(string(body), leak) {
+			t.Errorf("/readyz tells anyone %q: %s", leak, body)
+		}
+	}
+}
+
+// TestAPIAnswers503WhenDatabaseUnreachable: a request that needs the
+// database while it is down gets 503 JSON with Retry-After, not 500.
+func TestAPIAnswers503WhenDatabaseUnreachable(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, unreachableURL, "REDIS_URL=redis://127.0.0.1:1/0", "REDIS_DIAL_TIMEOUT=200ms")
+	req := httptest.NewRequest("GET", module.APIPrefix+"anything", nil)
+	req.Header.Set(a.Config.Tenancy.Header, "acme")
+	// A well-formed key: checking it needs the database.
+	req.Header.Set("Authorization", "Bearer sk_"+strings.Repeat("a", 12)+"_"+strings.Repeat("a", 52))
+	rec := httptest.NewRecorder()
+	a.Handler.ServeHTTP(rec, req)
+	var eb httpx.ErrorBody
+	if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || rec.Code != 503 || eb.Error.Code != "unavailable" {
+		t.Fatalf("API request with no database = %d %s; want 503 unavailable", rec.Code, rec.Body)
+	}
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+}
+
+// TestMetricsAreNotPublic: /metrics is served by a.Metrics (the
+// METRICS_ADDR listener), never by the public handler.
+func TestMetricsAreNotPublic(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, unreachableURL)
+	if res, body := get(t, a.Handler, "/metrics"); res.StatusCode != 404 {
+		t.Errorf("public /metrics = %d %.200s, want 404", res.StatusCode, body)
+	}
+	res, body := get(t, a.Metrics, "/metrics")
+	if res.StatusCode != 200 || !strings.Contains(string(body), "go_goroutines") {
+		t.Errorf("metrics /metrics = %d %.200s", res.StatusCode, body)
 	}
 }
 

@@ -39,11 +39,17 @@ type App struct {
 	Redis *redis.Client
 	// Auth authenticates requests and serves sign-in and the identity API.
 	Auth *auth.Authenticator
+	// Handler serves every public route, wrapped in the platform middleware.
+	Handler http.Handler
+	// Metrics serves GET /metrics, on its own listener (METRICS_ADDR) and
+	// never on the public one.
+	Metrics http.Handler
+	// Drain is started when the server begins to shut down; /readyz then
+	// answers 503.
+	Drain *httpx.Drain
 
 	limiter    *ratelimit.Limiter
 	closeStore func()
-	// Handler serves every route, wrapped in the platform middleware.
-	Handler http.Handler
 }
 
 // New builds the application from a validated configuration. Close
@@ -62,7 +68,10 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, modules
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, Pool: pool, Registry: metrics.NewRegistry()}
+	a := &App{Config: cfg, Logger: logger, Pool: pool, Registry: metrics.NewRegistry(), Drain: new(httpx.Drain)}
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	a.Metrics = metricsMux
 	if err := a.identity(); err != nil {
 		a.Close()
 		return nil, err
@@ -102,8 +111,7 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /livez", httpx.Livez)
-	root.HandleFunc("GET /readyz", httpx.Readyz(a.ready, a.Logger))
-	root.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	root.HandleFunc("GET /readyz", httpx.Readyz(a.ready, a.Drain, a.Logger))
 	root.Handle(module.APIPrefix, tenantAPI)
 	a.Auth.RegisterLogin(root)
 
@@ -114,11 +122,26 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	return h, nil
 }
 
+// closeTimeout bounds Close: the pool waits for its connections to be
+// released, and a handler stuck past its cancellation must not keep the
+// process alive.
+const closeTimeout = time.Second
+
 // Close releases what New opened: identity first (it writes the API keys'
-// last uses), then Redis and the database pool.
+// last uses), then Redis, then the database pool, waiting at most
+// closeTimeout for the connections still in use.
 func (a *App) Close() {
 	a.closeIdentity()
-	a.Pool.Close()
+	closed := make(chan struct{})
+	go func() {
+		a.Pool.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(closeTimeout):
+		a.Logger.Warn("database connections still in use; leaving them to the exit", slog.Int("acquired", int(a.Pool.Stat().AcquiredConns())))
+	}
 }
 
 // Migrations returns the platform migrations merged with those of every

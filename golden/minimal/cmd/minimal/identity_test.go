@@ -35,7 +35,7 @@ type instance struct {
 // to logs.
 func start(t *testing.T, bin string, env []string, addr string, logs *authtest.LogSink) *instance {
 	t.Helper()
-	in := &instance{t: t, bin: bin, env: append(slices.Clip(env), "HTTP_ADDR="+addr), url: "http://" + addr, logs: logs}
+	in := &instance{t: t, bin: bin, env: append(slices.Clip(env), "HTTP_ADDR="+addr, "METRICS_ADDR="+freeAddr(t)), url: "http://" + addr, logs: logs}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("logs of the instance on %s:\n%s", addr, logs.String())
@@ -102,8 +102,8 @@ func operator(t *testing.T, bin string, env []string, args ...string) (string, e
 	return stdout.String(), nil
 }
 
-// get sends GET path to in as b (nil: a fresh browser) with extra headers.
-func get(t *testing.T, b *authtest.Browser, in *instance, path string, header map[string]string) *http.Response {
+// getAs sends GET path to in as b (nil: a fresh browser) with extra headers.
+func getAs(t *testing.T, b *authtest.Browser, in *instance, path string, header map[string]string) *http.Response {
 	t.Helper()
 	if b == nil {
 		b = authtest.NewBrowser()
@@ -168,11 +168,11 @@ func TestTwoInstancesShareSessionsAndLimits(t *testing.T) {
 		t.Fatalf("sign-in through A: %d %s", status, body)
 	}
 	secrets = append(secrets, browser.Secrets()...)
-	if res := get(t, browser, b, "/api/v1/me", nil); res.StatusCode != 200 {
+	if res := getAs(t, browser, b, "/api/v1/me", nil); res.StatusCode != 200 {
 		t.Fatalf("the session through B: %d, want 200", res.StatusCode)
 	}
 	a.restart()
-	if res := get(t, browser, a, "/api/v1/me", nil); res.StatusCode != 200 {
+	if res := getAs(t, browser, a, "/api/v1/me", nil); res.StatusCode != 200 {
 		t.Fatalf("the session through A after A restarted: %d, want 200", res.StatusCode)
 	}
 
@@ -180,7 +180,7 @@ func TestTwoInstancesShareSessionsAndLimits(t *testing.T) {
 	// attempts alternating between the instances; another IP is not.
 	for i := 1; i <= 6; i++ {
 		in := []*instance{a, b}[i%2]
-		res := get(t, nil, in, "/auth/login", map[string]string{"X-Forwarded-For": "198.51.100.2"})
+		res := getAs(t, nil, in, "/auth/login", map[string]string{"X-Forwarded-For": "198.51.100.2"})
 		switch {
 		case i < 6 && res.StatusCode != http.StatusFound:
 			t.Fatalf("sign-in attempt %d: %d, want 302", i, res.StatusCode)
@@ -188,7 +188,7 @@ func TestTwoInstancesShareSessionsAndLimits(t *testing.T) {
 			t.Fatalf("sixth sign-in attempt: %d, Retry-After %q; want 429 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
 		}
 	}
-	if res := get(t, nil, b, "/auth/login", map[string]string{"X-Forwarded-For": "198.51.100.3"}); res.StatusCode != http.StatusFound {
+	if res := getAs(t, nil, b, "/auth/login", map[string]string{"X-Forwarded-For": "198.51.100.3"}); res.StatusCode != http.StatusFound {
 		t.Errorf("another IP: %d, want 302", res.StatusCode)
 	}
 
@@ -206,7 +206,7 @@ func TestTwoInstancesShareSessionsAndLimits(t *testing.T) {
 	secrets = append(secrets, keys...)
 	for i := 1; i <= 6; i++ {
 		in := []*instance{a, b}[i%2]
-		res := get(t, nil, in, "/api/v1/me", map[string]string{"Authorization": "Bearer " + keys[0]})
+		res := getAs(t, nil, in, "/api/v1/me", map[string]string{"Authorization": "Bearer " + keys[0]})
 		switch {
 		case i < 6 && res.StatusCode != http.StatusOK:
 			t.Fatalf("key request %d: %d, want 200", i, res.StatusCode)
@@ -214,7 +214,7 @@ func TestTwoInstancesShareSessionsAndLimits(t *testing.T) {
 			t.Fatalf("sixth key request: %d, want 429 with Retry-After", res.StatusCode)
 		}
 	}
-	if res := get(t, nil, a, "/api/v1/me", map[string]string{"Authorization": "Bearer " + keys[1]}); res.StatusCode != http.StatusOK {
+	if res := getAs(t, nil, a, "/api/v1/me", map[string]string{"Authorization": "Bearer " + keys[1]}); res.StatusCode != http.StatusOK {
 		t.Errorf("another key: %d, want 200", res.StatusCode)
 	}
 }
@@ -255,11 +255,11 @@ func TestOperatorWalkthrough(t *testing.T) {
 	in := start(t, bin, env, freeAddr(t), logs)
 	t.Cleanup(func() { authtest.AssertNoSecrets(t, logs.String(), key) })
 
-	res := get(t, nil, in, "/api/v1/me", map[string]string{"Authorization": "Bearer " + key})
+	res := getAs(t, nil, in, "/api/v1/me", map[string]string{"Authorization": "Bearer " + key})
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("curl with the new key: %d", res.StatusCode)
 	}
-	if res := get(t, nil, in, "/api/v1/me", nil); res.StatusCode != http.StatusUnauthorized {
+	if res := getAs(t, nil, in, "/api/v1/me", nil); res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("without the key: %d, want 401", res.StatusCode)
 	}
 
@@ -272,7 +272,7 @@ func TestOperatorWalkthrough(t *testing.T) {
 		t.Fatalf("apikeys revoke: %v %s", err, out)
 	}
 	deadline := time.Now().Add(auth.CacheTTL + time.Second)
-	for get(t, nil, in, "/api/v1/me", map[string]string{"Authorization": "Bearer " + key}).StatusCode != http.StatusUnauthorized {
+	for getAs(t, nil, in, "/api/v1/me", map[string]string{"Authorization": "Bearer " + key}).StatusCode != http.StatusUnauthorized {
 		if time.Now().After(deadline) {
 			t.Fatalf("the revoked key still works after %s", auth.CacheTTL+time.Second)
 		}
@@ -293,4 +293,16 @@ func TestOperatorWalkthrough(t *testing.T) {
 func isExit(err error, code int) bool {
 	ee, ok := errors.AsType[*exec.ExitError](err)
 	return ok && ee.ExitCode() == code
+}
+
+// apiKey creates an API key of tenant slug with the operator command.
+func (d *deployment) apiKey(t *testing.T, slug string) string {
+	t.Helper()
+	for line := range strings.SplitSeq(d.run(t, "apikeys", "create", "--tenant", slug, "--name", "test"), "\n") {
+		if strings.HasPrefix(line, "sk_") {
+			return line
+		}
+	}
+	t.Fatal("apikeys create printed no key")
+	return ""
 }

@@ -124,6 +124,9 @@ func (e *idEnv) call(t *testing.T, b *authtest.Browser, prepare func(*http.Reque
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if prepare != nil {
 		prepare(req)
 	}

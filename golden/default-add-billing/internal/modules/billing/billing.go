@@ -29,9 +29,14 @@ type (
 	BillingNoteInput = domain.BillingNoteInput
 	ListParams       = domain.ListParams
 	Page             = domain.Page
+	NotePage         = domain.NotePage
 	Service          = domain.Service
 	ValidationError  = domain.ValidationError
 )
+
+// MaxEmbeddedNotes bounds the notes a billing carries; the others are on
+// its notes endpoint (GET /api/v1/billing/{id}/notes).
+const MaxEmbeddedNotes = domain.MaxEmbeddedNotes
 
 // ErrNotFound is returned when the billing does not exist in the
 // tenant.

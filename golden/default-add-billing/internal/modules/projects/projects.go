@@ -29,9 +29,14 @@ type (
 	ProjectNoteInput = domain.ProjectNoteInput
 	ListParams       = domain.ListParams
 	Page             = domain.Page
+	NotePage         = domain.NotePage
 	Service          = domain.Service
 	ValidationError  = domain.ValidationError
 )
+
+// MaxEmbeddedNotes bounds the notes a project carries; the others are on
+// its notes endpoint (GET /api/v1/projects/{id}/notes).
+const MaxEmbeddedNotes = domain.MaxEmbeddedNotes
 
 // ErrNotFound is returned when the project does not exist in the
 // tenant.

@@ -152,7 +152,9 @@ func (a *Authenticator) Middleware(api *http.ServeMux) func(http.Handler) http.H
 			}
 			switch {
 			case pattern == "":
-				rq.needs = tenantNone // 404 or 405 follows
+				// 404 or 405 follows, past the credentials and the tenant
+				// if one is named.
+				rq.needs = tenantOptional
 			case a.public[pattern]:
 				rq.needs = tenantPublic
 			case a.account[pattern]:
@@ -172,9 +174,8 @@ type tenantNeed int
 
 const (
 	tenantNeeded   tenantNeed = iota // a module route: principal and tenant
-	tenantOptional                   // an account route: principal, tenant if asked for
+	tenantOptional                   // an account route (or none matched): principal, tenant if asked for
 	tenantPublic                     // no credentials needed
-	tenantNone                       // no route matched
 )
 
 // request is one request being authenticated.
@@ -238,7 +239,7 @@ func (rq *request) apiKey(token string) (context.Context, bool) {
 		rq.unavailable("authenticate API key", err)
 		return nil, false
 	}
-	if slug := a.requestedSlug(r); slug != "" && rq.needs != tenantNone {
+	if slug := a.requestedSlug(r); slug != "" {
 		t, err := a.resolver.BySlug(r.Context(), slug)
 		if errors.Is(err, tenancy.ErrUnknownTenant) || (err == nil && t.ID != key.Tenant.ID) {
 			tenantNotFound(w, r)
@@ -276,7 +277,7 @@ func (rq *request) session(ctx context.Context, user uuid.UUID) (context.Context
 	}
 	p := Principal{UserID: user}
 	var tenant *tenancy.Tenant
-	if rq.needs != tenantNone && rq.needs != tenantPublic {
+	if rq.needs != tenantPublic {
 		ms, err := a.members.Of(ctx, user)
 		if err != nil {
 			rq.unavailable("read memberships", err)
@@ -331,7 +332,7 @@ func (rq *request) chooseTenant(ctx context.Context, ms []Membership) (m Members
 // finish puts the principal, the tenant and the rate-limit subject in ctx.
 func (rq *request) finish(ctx context.Context, p Principal, tenant *tenancy.Tenant, subject string) context.Context {
 	ctx = WithPrincipal(ctx, p)
-	if tenant != nil && rq.needs != tenantNone {
+	if tenant != nil {
 		ctx = tenancy.WithTenant(ctx, *tenant)
 		ctx = logging.Add(ctx, slog.String("tenant_id", tenant.ID.String()))
 	}
@@ -342,9 +343,10 @@ func (rq *request) finish(ctx context.Context, p Principal, tenant *tenancy.Tena
 	return ctx
 }
 
+// unavailable answers a failure to read identity (the database is down:
+// 503 with Retry-After; see httpx.ServerError).
 func (rq *request) unavailable(what string, err error) {
-	rq.a.logger.ErrorContext(rq.r.Context(), what, slog.Any("error", err))
-	writeUnavailable(rq.w, rq.r, "unavailable", "the request could not be authenticated right now; try again shortly")
+	httpx.ServerError(rq.w, rq.r, rq.a.logger, what, err)
 }
 
 // tenantNotFound answers a tenant the principal may not see exactly like

@@ -25,6 +25,7 @@ type Config struct {
 	LogLevel slog.Level  `env:"LOG_LEVEL" envDefault:"info" desc:"Minimum level of log records written to stdout."`
 	HTTP     HTTP        `envPrefix:"HTTP_"`
 	Database Database    `envPrefix:"DATABASE_"`
+	Metrics  Metrics     `envPrefix:"METRICS_"`
 	Migrate  Migrate     `envPrefix:"MIGRATE_"`
 	// Tenancy's types and cross-checks live in tenancy.go.
 	Tenancy     Tenancy `envPrefix:"TENANT_"`
@@ -44,7 +45,7 @@ type HTTP struct {
 	ReadTimeout     time.Duration `env:"READ_TIMEOUT" envDefault:"10s" desc:"Maximum duration for reading an entire request, including the body."`
 	WriteTimeout    time.Duration `env:"WRITE_TIMEOUT" envDefault:"30s" desc:"Maximum duration before timing out writes of a response."`
 	IdleTimeout     time.Duration `env:"IDLE_TIMEOUT" envDefault:"120s" desc:"Maximum time to wait for the next request on a keep-alive connection."`
-	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"Time in-flight requests get to finish after SIGTERM before the server closes."`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"Grace period after SIGTERM: in-flight requests get this long to finish, then they are cancelled and the process exits at most 2s later."`
 }
 
 // Database configures the application's connection pool. The URL names the
@@ -58,6 +59,14 @@ type Database struct {
 	MaxConnIdleTime   time.Duration `env:"MAX_CONN_IDLE_TIME" envDefault:"30m" desc:"Idle connections above MIN_CONNS are closed after this time."`
 	HealthCheckPeriod time.Duration `env:"HEALTH_CHECK_PERIOD" envDefault:"1m" desc:"How often idle connections are checked."`
 	QueryExecMode     QueryExecMode `env:"QUERY_EXEC_MODE" envDefault:"cache_statement" desc:"pgx query execution mode; use exec or simple_protocol behind PgBouncer in transaction mode."`
+	ConnectTimeout    time.Duration `env:"CONNECT_TIMEOUT" envDefault:"5s" desc:"Time allowed to open one database connection, for every command; overrides connect_timeout in the URLs."`
+	StatementTimeout  time.Duration `env:"STATEMENT_TIMEOUT" envDefault:"15s" desc:"Longest a statement of the app role may run, lock waits included; migrate up sets it on the role (ALTER ROLE ... SET statement_timeout), so it holds directly and behind PgBouncer."`
+}
+
+// Metrics configures the listener of the Prometheus endpoint, which is kept
+// off the public one.
+type Metrics struct {
+	Addr string `env:"ADDR" envDefault:":9464" desc:"Address of the listener serving GET /metrics (Prometheus); never exposed on HTTP_ADDR."`
 }
 
 // Migrate configures the migrate subcommand.
@@ -160,17 +169,26 @@ func (c *Config) validate(values map[string]string, failed map[string]bool) []Pr
 		{"DATABASE_MAX_CONN_LIFETIME", c.Database.MaxConnLifetime},
 		{"DATABASE_MAX_CONN_IDLE_TIME", c.Database.MaxConnIdleTime},
 		{"DATABASE_HEALTH_CHECK_PERIOD", c.Database.HealthCheckPeriod},
+		{"DATABASE_CONNECT_TIMEOUT", c.Database.ConnectTimeout},
+		{"DATABASE_STATEMENT_TIMEOUT", c.Database.StatementTimeout},
 	}
 	for _, d := range durations {
 		if d.value <= 0 {
 			add(d.name, "must be positive", "a duration greater than zero such as 30s or 5m")
 		}
 	}
+	if d := c.Database.StatementTimeout; d > 0 && d < time.Millisecond {
+		// PostgreSQL counts whole milliseconds; 0 would mean no limit.
+		add("DATABASE_STATEMENT_TIMEOUT", "must be at least 1ms", "a duration such as 15s")
+	}
 	problems = append(problems, c.Tenancy.problems(values)...)
 	problems = append(problems, queryBudgetProblems(c.QueryBudget, values)...)
 	problems = append(problems, c.identityProblems(values, failed)...)
 	if c.HTTP.Addr == "" {
 		add("HTTP_ADDR", "must not be empty", "host:port or :port, e.g. :8080")
+	}
+	if c.Metrics.Addr == c.HTTP.Addr {
+		add("METRICS_ADDR", "must differ from HTTP_ADDR: metrics are never served on the public listener", "host:port or :port, e.g. :9464")
 	}
 	return problems
 }

@@ -56,7 +56,11 @@ DROP TABLE widgets;
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := database.NewMigrator(db.OwnerURL, merged, nil)
+	owner, err := pgx.ParseConfig(db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := database.NewMigrator(owner, merged, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +97,8 @@ DROP TABLE widgets;
 	// Tables created after the grants (the second up) are still usable by
 	// the app role thanks to the default privileges.
 	var tenantID string
-	if err := db.AppPool.QueryRow(ctx, "INSERT INTO tenants (slug, name) VALUES ('a', 'A') RETURNING id").Scan(&tenantID); err != nil {
-		t.Fatalf("app role cannot write tenants: %v", err)
+	if err := db.OwnerPool.QueryRow(ctx, "INSERT INTO tenants (slug, name) VALUES ('a', 'A') RETURNING id").Scan(&tenantID); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := db.AppPool.Exec(ctx, "INSERT INTO widgets (tenant_id) VALUES ($1)", tenantID); err != nil {
 		t.Fatalf("app role cannot write a table created after the grants: %v", err)
@@ -136,19 +140,19 @@ func TestEnsureAppRoleRefusesOwnerAndSuperuser(t *testing.T) {
 	db := dbtest.New(t)
 	ctx := context.Background()
 
-	if err := database.EnsureAppRole(ctx, db.OwnerPool, db.OwnerURL); err == nil || !strings.Contains(err.Error(), "does not own the tables") {
+	if err := database.EnsureAppRole(ctx, db.OwnerPool, db.OwnerURL, dbtest.RoleSettings); err == nil || !strings.Contains(err.Error(), "does not own the tables") {
 		t.Fatalf("EnsureAppRole with the owner's URL: %v", err)
 	}
 	if _, err := db.OwnerPool.Exec(ctx, "ALTER ROLE "+pgx.Identifier{db.AppRole}.Sanitize()+" BYPASSRLS"); err != nil {
 		t.Fatal(err)
 	}
-	if err := database.EnsureAppRole(ctx, db.OwnerPool, db.AppURL); err == nil || !strings.Contains(err.Error(), "BYPASSRLS") {
+	if err := database.EnsureAppRole(ctx, db.OwnerPool, db.AppURL, dbtest.RoleSettings); err == nil || !strings.Contains(err.Error(), "BYPASSRLS") {
 		t.Fatalf("EnsureAppRole with a BYPASSRLS role: %v", err)
 	}
 }
 
 // platformTables are tables the platform migrations create (among others).
-var platformTables = []string{"api_keys", "memberships", "tenants", "users"}
+var platformTables = []string{"api_keys", "memberships", "tenant_slugs", "tenants", "users"}
 
 // assertTables checks that the tables of the schema (without goose's) are
 // want, or, when want is not all of them, include want; it returns them.

@@ -27,6 +27,9 @@ func TestLoadDefaults(t *testing.T) {
 	if cfg.Database.URL != appURL {
 		t.Errorf("DATABASE_URL = %q", cfg.Database.URL)
 	}
+	if cfg.Database.ConnectTimeout != 5*time.Second || cfg.Database.StatementTimeout != 15*time.Second || cfg.Metrics.Addr != ":9464" {
+		t.Errorf("unexpected timeout or metrics defaults: %+v, %+v", cfg.Database, cfg.Metrics)
+	}
 }
 
 func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
@@ -101,6 +104,24 @@ func TestLoadCrossChecks(t *testing.T) {
 	}
 	if _, err := config.Load([]string{"DATABASE_URL=" + appURL, "DATABASE_MAX_CONNS=0", "DATABASE_MIN_CONNS=0"}); err == nil || !strings.Contains(err.Error(), "DATABASE_MAX_CONNS") {
 		t.Fatalf("MAX_CONNS=0: err = %v", err)
+	}
+}
+
+func TestLoadChecksTimeoutsAndListeners(t *testing.T) {
+	for _, tc := range []struct{ env, problem string }{
+		{"DATABASE_STATEMENT_TIMEOUT=0s", "DATABASE_STATEMENT_TIMEOUT"},
+		{"DATABASE_STATEMENT_TIMEOUT=500us", "DATABASE_STATEMENT_TIMEOUT"}, // PostgreSQL would read 0: no limit
+		{"DATABASE_CONNECT_TIMEOUT=-1s", "DATABASE_CONNECT_TIMEOUT"},
+		{"METRICS_ADDR=:8080", "METRICS_ADDR"}, // the public listener's address
+		{"DATABASE_STATEMENT_TIMEOUT=1ms", ""},
+	} {
+		_, err := config.Load([]string{"DATABASE_URL=" + appURL, tc.env})
+		switch {
+		case tc.problem == "" && err != nil:
+			t.Errorf("%s: %v", tc.env, err)
+		case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
+			t.Errorf("%s: err = %v, want a problem with %s", tc.env, err, tc.problem)
+		}
 	}
 }
 

@@ -29,9 +29,14 @@ type (
 	InvoiceNoteInput = domain.InvoiceNoteInput
 	ListParams       = domain.ListParams
 	Page             = domain.Page
+	NotePage         = domain.NotePage
 	Service          = domain.Service
 	ValidationError  = domain.ValidationError
 )
+
+// MaxEmbeddedNotes bounds the notes a invoice carries; the others are on
+// its notes endpoint (GET /api/v1/invoices/{id}/notes).
+const MaxEmbeddedNotes = domain.MaxEmbeddedNotes
 
 // ErrNotFound is returned when the invoice does not exist in the
 // tenant.

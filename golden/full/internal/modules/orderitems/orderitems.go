@@ -29,9 +29,14 @@ type (
 	OrderItemNoteInput = domain.OrderItemNoteInput
 	ListParams         = domain.ListParams
 	Page               = domain.Page
+	NotePage           = domain.NotePage
 	Service            = domain.Service
 	ValidationError    = domain.ValidationError
 )
+
+// MaxEmbeddedNotes bounds the notes a order item carries; the others are on
+// its notes endpoint (GET /api/v1/order-items/{id}/notes).
+const MaxEmbeddedNotes = domain.MaxEmbeddedNotes
 
 // ErrNotFound is returned when the order item does not exist in the
 // tenant.

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/acme/acme/internal/platform/database/dbtest"
 	"github.com/acme/acme/internal/platform/database/querycount"
 	"github.com/acme/acme/internal/platform/database/querycount/querycounttest"
+	"github.com/acme/acme/internal/platform/logging"
 	"github.com/acme/acme/internal/platform/module"
 )
 
@@ -27,45 +30,87 @@ type env struct {
 	db     *dbtest.DB
 	pool   *pgxpool.Pool // application role, round trips counted
 	server *httptest.Server
+	logs   string    // the file of the server's JSON log, debug level and up
 	a, b   uuid.UUID // tenant ids; slugs "tenant-a" and "tenant-b"
+	auth   *authtest.Env
 	// Callers: admin and member API keys of each tenant, and a signed-in
-	// user who is a member of tenant A only.
+	// user who is an admin of tenant A only.
 	adminA, adminB, memberA, userA authtest.Caller
 }
 
-func newEnv(t *testing.T, environ ...string) *env {
+func newEnv(t testing.TB, environ ...string) *env {
 	t.Helper()
 	db := dbtest.New(t, projects.Module().Migrations)
-	e := &env{db: db}
+	e := &env{db: db, logs: filepath.Join(t.TempDir(), "server.log")}
 	e.pool = db.Pool(t, db.AppURL, func(c *pgxpool.Config) { c.ConnConfig.Tracer = querycount.Tracer{} })
-	au := authtest.New(t, db, environ...)
-	e.a, e.b = au.Tenant(t, "tenant-a"), au.Tenant(t, "tenant-b")
-	e.adminA = authtest.Bearer(au.APIKey(t, e.a, auth.RoleAdmin))
-	e.adminB = authtest.Bearer(au.APIKey(t, e.b, auth.RoleAdmin))
-	e.memberA = authtest.Bearer(au.APIKey(t, e.a, auth.RoleMember))
-	user := au.User(t, "member-of-a@example.com")
-	au.Member(t, e.a, user, auth.RoleAdmin)
-	e.userA = authtest.Cookie(au.Session(t, user))
-
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mux := http.NewServeMux()
-	if err := projects.Module().Register(mux, module.Deps{Pool: e.pool, Logger: logger}); err != nil {
+	e.auth = authtest.New(t, db, environ...)
+	e.a, e.b = e.auth.Tenant(t, "tenant-a"), e.auth.Tenant(t, "tenant-b")
+	e.adminA = authtest.Bearer(e.auth.APIKey(t, e.a, auth.RoleAdmin))
+	e.adminB = authtest.Bearer(e.auth.APIKey(t, e.b, auth.RoleAdmin))
+	e.memberA = authtest.Bearer(e.auth.APIKey(t, e.a, auth.RoleMember))
+	user := e.auth.User(t, "admin-of-a@example.com")
+	e.auth.Member(t, e.a, user, auth.RoleAdmin)
+	e.userA = authtest.Cookie(e.auth.Session(t, user))
+	// An *os.File is safe for the concurrent writes of the server.
+	logFile, err := os.Create(e.logs)
+	if err != nil {
 		t.Fatal(err)
 	}
-	e.server = httptest.NewServer(au.Handler(mux))
+	t.Cleanup(func() { logFile.Close() })
+	logger := logging.New(logFile, slog.LevelDebug)
+	e.server = httptest.NewServer(logging.Middleware(logger)(e.handler(t, e.pool, logger)))
 	t.Cleanup(e.server.Close)
 	return e
 }
 
-// do sends a request as the caller and decodes the JSON response into out
-// when out is not nil.
-func (e *env) do(t *testing.T, as authtest.Caller, method, path, body string, out any) int {
+// logText returns what the server has logged so far.
+func (e *env) logText(t testing.TB) string {
 	t.Helper()
-	return e.doHost(t, as, "", method, path, body, out)
+	b, err := os.ReadFile(e.logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
-// doHost is do with the request's Host set to host (when not empty).
-func (e *env) doHost(t *testing.T, as authtest.Caller, host, method, path, body string, out any) int {
+// handler serves the module on pool behind the auth middleware, which
+// checks credentials and memberships through the app role.
+func (e *env) handler(t testing.TB, pool *pgxpool.Pool, logger *slog.Logger) http.Handler {
+	t.Helper()
+	mux := http.NewServeMux()
+	if err := projects.Module().Register(mux, module.Deps{Pool: pool, Logger: logger}); err != nil {
+		t.Fatal(err)
+	}
+	return e.auth.Handler(mux)
+}
+
+// caller returns who acts for tenant (a slug): nobody for "", tenant B's
+// admin key for "tenant-b", and tenant A's admin key otherwise; the slug
+// goes in the X-Tenant-ID header.
+func (e *env) caller(tenant string) authtest.Caller {
+	switch tenant {
+	case "":
+		return authtest.Anonymous
+	case "tenant-b":
+		return e.adminB.With(tenant)
+	default:
+		return e.adminA.With(tenant)
+	}
+}
+
+// as authenticates req as e.caller(tenant).
+func (e *env) as(req *http.Request, tenant string) { e.caller(tenant)(req) }
+
+// do sends a request as tenant (a slug, or "" for nobody; see caller) and
+// decodes the JSON response into out when out is not nil.
+func (e *env) do(t *testing.T, tenant, method, path, body string, out any) int {
+	t.Helper()
+	return e.doAs(t, e.caller(tenant), "", method, path, body, out)
+}
+
+// doAs is do for a caller, with the request's Host set to host (when not
+// empty).
+func (e *env) doAs(t *testing.T, as authtest.Caller, host, method, path, body string, out any) int {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, e.server.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -75,6 +120,9 @@ func (e *env) doHost(t *testing.T, as authtest.Caller, host, method, path, body 
 		req.Host = host
 	}
 	as(req)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +145,16 @@ func (e *env) doHost(t *testing.T, as authtest.Caller, host, method, path, body 
 
 const base = "/api/v1/projects"
 
+// create makes a project called name in tenant A and returns it and its path.
+func (e *env) create(t *testing.T, name string) (projects.Project, string) {
+	t.Helper()
+	var it projects.Project
+	if code := e.do(t, "tenant-a", "POST", base, `{"name":`+strconv.Quote(name)+`}`, &it); code != http.StatusCreated {
+		t.Fatalf("create %s: status %d", name, code)
+	}
+	return it, base + "/" + it.ID.String()
+}
+
 type apiError struct {
 	Error struct {
 		Code    string            `json:"code"`
@@ -109,7 +167,7 @@ func TestCRUD(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	var created projects.Project
-	if code := e.do(t, e.adminA, "POST", base, `{"name":"Widget","description":"blue"}`, &created); code != http.StatusCreated {
+	if code := e.do(t, "tenant-a", "POST", base, `{"name":"Widget","description":"blue"}`, &created); code != http.StatusCreated {
 		t.Fatalf("create: status %d", code)
 	}
 	if created.ID == uuid.Nil || created.Name != "Widget" || created.Description != "blue" || created.Notes == nil || len(created.Notes) != 0 {
@@ -118,17 +176,17 @@ func TestCRUD(t *testing.T) {
 	item := base + "/" + created.ID.String()
 
 	var note projects.ProjectNote
-	if code := e.do(t, e.adminA, "POST", item+"/notes", `{"body":"fragile"}`, &note); code != http.StatusCreated || note.Body != "fragile" {
+	if code := e.do(t, "tenant-a", "POST", item+"/notes", `{"body":"fragile"}`, &note); code != http.StatusCreated || note.Body != "fragile" {
 		t.Fatalf("add note: status %d, %+v", code, note)
 	}
 
 	var got projects.Project
-	if code := e.do(t, e.adminA, "GET", item, "", &got); code != http.StatusOK || got.Name != "Widget" || len(got.Notes) != 1 || got.Notes[0].ID != note.ID {
+	if code := e.do(t, "tenant-a", "GET", item, "", &got); code != http.StatusOK || got.Name != "Widget" || len(got.Notes) != 1 || got.Notes[0].ID != note.ID || got.NotesCount != 1 || got.NotesURL != item+"/notes" {
 		t.Fatalf("get: status %d, %+v", code, got)
 	}
 
 	var updated projects.Project
-	if code := e.do(t, e.adminA, "PATCH", item, `{"name":"Gadget"}`, &updated); code != http.StatusOK {
+	if code := e.do(t, "tenant-a", "PATCH", item, `{"name":"Gadget"}`, &updated); code != http.StatusOK {
 		t.Fatalf("update: status %d", code)
 	}
 	if updated.Name != "Gadget" || updated.Description != "blue" || len(updated.Notes) != 1 || !updated.UpdatedAt.After(created.UpdatedAt) {
@@ -136,15 +194,15 @@ func TestCRUD(t *testing.T) {
 	}
 
 	var page projects.Page
-	if code := e.do(t, e.adminA, "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 || page.Items[0].Name != "Gadget" || page.NextCursor != "" {
+	if code := e.do(t, "tenant-a", "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 || page.Items[0].Name != "Gadget" || page.NextCursor != "" {
 		t.Fatalf("list: status %d, %+v", code, page)
 	}
 
-	if code := e.do(t, e.adminA, "DELETE", item, "", nil); code != http.StatusNoContent {
+	if code := e.do(t, "tenant-a", "DELETE", item, "", nil); code != http.StatusNoContent {
 		t.Fatalf("delete: status %d", code)
 	}
 	var apiErr apiError
-	if code := e.do(t, e.adminA, "GET", item, "", &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "not_found" {
+	if code := e.do(t, "tenant-a", "GET", item, "", &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "not_found" {
 		t.Fatalf("get after delete: status %d, %+v", code, apiErr)
 	}
 	var notes int
@@ -156,11 +214,7 @@ func TestCRUD(t *testing.T) {
 func TestValidation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var created projects.Project
-	if code := e.do(t, e.adminA, "POST", base, `{"name":"Widget"}`, &created); code != http.StatusCreated {
-		t.Fatalf("create: status %d", code)
-	}
-	item := base + "/" + created.ID.String()
+	_, item := e.create(t, "Widget")
 	long := strings.Repeat("x", 201)
 	for _, tc := range []struct {
 		name, method, path, body, code, field string
@@ -178,10 +232,17 @@ func TestValidation(t *testing.T) {
 		{"limit too large", "GET", base + "?limit=101", "", "invalid_input", "limit"},
 		{"limit not a number", "GET", base + "?limit=ten", "", "invalid_input", "limit"},
 		{"forged cursor", "GET", base + "?after=bm90LWEtY3Vyc29y", "", "invalid_input", "after"},
+		{"NUL in name", "POST", base, `{"name":"a\u0000b"}`, "invalid_input", "name"},
+		{"NUL in patch", "PATCH", item, `{"description":"\u0000"}`, "invalid_input", "description"},
+		{"NUL in note", "POST", item + "/notes", `{"body":"\u0000"}`, "invalid_input", "body"},
+		{"cursor before year 1", "GET", base + "?after=" + cursorAt(-1e18), "", "invalid_input", "after"},
+		{"cursor after year 9999", "GET", base + "?after=" + cursorAt(1e18), "", "invalid_input", "after"},
+		{"notes limit too large", "GET", item + "/notes?limit=101", "", "invalid_input", "limit"},
+		{"notes cursor out of range", "GET", item + "/notes?after=" + cursorAt(-1e18), "", "invalid_input", "after"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var apiErr apiError
-			code := e.do(t, e.adminA, tc.method, tc.path, tc.body, &apiErr)
+			code := e.do(t, "tenant-a", tc.method, tc.path, tc.body, &apiErr)
 			if code != http.StatusBadRequest || apiErr.Error.Code != tc.code || apiErr.Error.Message == "" {
 				t.Fatalf("status %d, %+v; want 400 %s", code, apiErr, tc.code)
 			}
@@ -197,7 +258,7 @@ func TestBodyIsBounded(t *testing.T) {
 	e := newEnv(t)
 	var apiErr apiError
 	body := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
-	if code := e.do(t, e.adminA, "POST", base, body, &apiErr); code != http.StatusRequestEntityTooLarge || apiErr.Error.Code != "body_too_large" {
+	if code := e.do(t, "tenant-a", "POST", base, body, &apiErr); code != http.StatusRequestEntityTooLarge || apiErr.Error.Code != "body_too_large" {
 		t.Fatalf("1 MiB body: status %d, %+v; want 413 body_too_large", code, apiErr)
 	}
 }
@@ -211,17 +272,8 @@ func routes(item string) []struct{ method, path, body string } {
 		{"PATCH", item, `{"name":"stolen"}`},
 		{"DELETE", item, ""},
 		{"POST", item + "/notes", `{"body":"graffiti"}`},
+		{"GET", item + "/notes", ""},
 	}
-}
-
-// create makes one project of tenant A and returns its path.
-func (e *env) create(t *testing.T) string {
-	t.Helper()
-	var it projects.Project
-	if code := e.do(t, e.adminA, "POST", base, `{"name":"A's item"}`, &it); code != http.StatusCreated {
-		t.Fatalf("create: status %d", code)
-	}
-	return base + "/" + it.ID.String()
 }
 
 // assertUntouched checks that tenant A's one project is as created, without
@@ -240,7 +292,7 @@ func (e *env) assertUntouched(t *testing.T) {
 func TestEveryRouteNeedsCredentials(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	item := e.create(t)
+	_, item := e.create(t, "A's item")
 	for _, rt := range routes(item) {
 		for name, as := range map[string]authtest.Caller{
 			"nothing":         authtest.Anonymous,
@@ -250,7 +302,7 @@ func TestEveryRouteNeedsCredentials(t *testing.T) {
 			"a forged cookie": authtest.Cookie(&http.Cookie{Name: "session", Value: "forged"}),
 		} {
 			var apiErr apiError
-			if code := e.do(t, as, rt.method, rt.path, rt.body, &apiErr); code != http.StatusUnauthorized || apiErr.Error.Code != "unauthenticated" {
+			if code := e.doAs(t, as, "", rt.method, rt.path, rt.body, &apiErr); code != http.StatusUnauthorized || apiErr.Error.Code != "unauthenticated" {
 				t.Errorf("%s %s with %s: status %d, %+v; want 401 unauthenticated", rt.method, rt.path, name, code, apiErr)
 			}
 		}
@@ -272,21 +324,21 @@ func TestMemberOfAnotherTenantGets404(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.environ...)
-			item := e.create(t)
+			_, item := e.create(t, "A's item")
 			for _, rt := range routes(item) {
 				for who, as := range map[string]authtest.Caller{
-					"a member of A (session)": tc.with(e.userA),
+					"an admin of A (session)": tc.with(e.userA),
 					"A's admin API key":       tc.with(e.adminA),
 				} {
 					var apiErr apiError
-					if code := e.doHost(t, as, tc.host, rt.method, rt.path, rt.body, &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "tenant_not_found" {
+					if code := e.doAs(t, as, tc.host, rt.method, rt.path, rt.body, &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "tenant_not_found" {
 						t.Errorf("%s asking for tenant B: %s %s: status %d, %+v; want 404 tenant_not_found", who, rt.method, rt.path, code, apiErr)
 					}
 				}
 			}
 			// The same callers reach their own tenant.
 			var page projects.Page
-			if code := e.doHost(t, e.userA, strings.Replace(tc.host, "tenant-b", "tenant-a", 1), "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 {
+			if code := e.doAs(t, e.userA, strings.Replace(tc.host, "tenant-b", "tenant-a", 1), "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 {
 				t.Errorf("member of A listing A: status %d, %d items; want 200 and 1", code, len(page.Items))
 			}
 			e.assertUntouched(t)
@@ -297,9 +349,9 @@ func TestMemberOfAnotherTenantGets404(t *testing.T) {
 func TestMembersReadAdminsWrite(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	item := e.create(t)
+	_, item := e.create(t, "A's item")
 	var page projects.Page
-	if code := e.do(t, e.memberA, "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 {
+	if code := e.doAs(t, e.memberA, "", "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 {
 		t.Errorf("member key listing: status %d, %d items; want 200 and 1", code, len(page.Items))
 	}
 	for _, rt := range routes(item) {
@@ -307,7 +359,7 @@ func TestMembersReadAdminsWrite(t *testing.T) {
 			continue
 		}
 		var apiErr apiError
-		if code := e.do(t, e.memberA, rt.method, rt.path, rt.body, &apiErr); code != http.StatusForbidden || apiErr.Error.Code != "forbidden" {
+		if code := e.doAs(t, e.memberA, "", rt.method, rt.path, rt.body, &apiErr); code != http.StatusForbidden || apiErr.Error.Code != "forbidden" {
 			t.Errorf("member key %s %s: status %d, %+v; want 403 forbidden", rt.method, rt.path, code, apiErr)
 		}
 	}
@@ -317,11 +369,7 @@ func TestMembersReadAdminsWrite(t *testing.T) {
 func TestTenantsCannotReachEachOther(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var mine projects.Project
-	if code := e.do(t, e.adminA, "POST", base, `{"name":"A's item"}`, &mine); code != http.StatusCreated {
-		t.Fatalf("create: status %d", code)
-	}
-	item := base + "/" + mine.ID.String()
+	_, item := e.create(t, "A's item")
 	for _, tc := range []struct{ method, path, body string }{
 		{"GET", item, ""},
 		{"PATCH", item, `{"name":"stolen"}`},
@@ -329,16 +377,16 @@ func TestTenantsCannotReachEachOther(t *testing.T) {
 		{"POST", item + "/notes", `{"body":"graffiti"}`},
 	} {
 		var apiErr apiError
-		if code := e.do(t, e.adminB, tc.method, tc.path, tc.body, &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "not_found" {
+		if code := e.do(t, "tenant-b", tc.method, tc.path, tc.body, &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "not_found" {
 			t.Errorf("tenant B %s %s: status %d, %+v; want 404 not_found", tc.method, tc.path, code, apiErr)
 		}
 	}
 	var page projects.Page
-	if code := e.do(t, e.adminB, "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 0 {
+	if code := e.do(t, "tenant-b", "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 0 {
 		t.Errorf("tenant B's list: status %d, %d items; want 200 and none", code, len(page.Items))
 	}
 	var got projects.Project
-	if code := e.do(t, e.adminA, "GET", item, "", &got); code != http.StatusOK || got.Name != "A's item" || len(got.Notes) != 0 {
+	if code := e.do(t, "tenant-a", "GET", item, "", &got); code != http.StatusOK || got.Name != "A's item" || len(got.Notes) != 0 {
 		t.Errorf("A's item after B's attempts: status %d, %+v", code, got)
 	}
 }
@@ -418,7 +466,7 @@ func TestListPagesInOrder(t *testing.T) {
 	path := base + "?limit=20"
 	for range 3 {
 		var page projects.Page
-		if code := e.do(t, e.adminA, "GET", path, "", &page); code != http.StatusOK {
+		if code := e.do(t, "tenant-a", "GET", path, "", &page); code != http.StatusOK {
 			t.Fatalf("list: status %d", code)
 		}
 		for _, it := range page.Items {

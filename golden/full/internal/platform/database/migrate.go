@@ -152,15 +152,12 @@ type Migrator struct {
 	provider *goose.Provider
 }
 
-// NewMigrator connects to ownerURL and prepares the migrations in fsys
-// (usually the result of MergeMigrations). Concurrent runs against the same
+// NewMigrator prepares the migrations in fsys (usually the result of
+// MergeMigrations) on the database of owner, the schema owner's connection
+// configuration (see OwnerConfig). Concurrent runs against the same
 // database are serialised by a PostgreSQL advisory lock. Close releases it.
-func NewMigrator(ownerURL string, fsys fs.FS, logger *slog.Logger) (*Migrator, error) {
-	cc, err := pgx.ParseConfig(ownerURL)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: parse owner URL: %w", err)
-	}
-	db := stdlib.OpenDB(*cc)
+func NewMigrator(owner *pgx.ConnConfig, fsys fs.FS, logger *slog.Logger) (*Migrator, error) {
+	db := stdlib.OpenDB(*owner)
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
 		db.Close()

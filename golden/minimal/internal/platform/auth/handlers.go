@@ -2,7 +2,6 @@ package auth
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -356,8 +355,8 @@ func pathID(w http.ResponseWriter, r *http.Request, name string) (uuid.UUID, boo
 	return id, true
 }
 
-// fail maps the errors of this package to responses; any other is logged
-// and answered with a bare 500.
+// fail maps the errors of this package to responses; any other goes to
+// httpx.ServerError (503 when the database is down, else a logged 500).
 func (a *Authenticator) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -369,7 +368,6 @@ func (a *Authenticator) fail(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, ErrNoSuchUser):
 		httpx.Error(w, r, http.StatusNotFound, "user_not_found", "nobody has signed in with this email yet: people can be added after their first sign-in")
 	default:
-		a.logger.ErrorContext(r.Context(), "identity request failed", slog.Any("error", err))
-		httpx.Error(w, r, http.StatusInternalServerError, "internal", "internal server error")
+		httpx.ServerError(w, r, a.logger, "identity request failed", err)
 	}
 }

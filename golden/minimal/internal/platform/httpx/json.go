@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"reflect"
+	"strings"
+	"unicode/utf8"
 )
 
 // MaxBodyBytes bounds a JSON request body. Without a bound, one client could
@@ -13,10 +17,15 @@ import (
 const MaxBodyBytes = 1 << 20
 
 // DecodeJSON reads a request body holding exactly one JSON value into v,
-// refusing unknown fields. On failure it writes the error response (413
+// refusing unknown fields. On failure it writes the error response (415
+// unsupported_media_type when the Content-Type is not JSON, 413
 // body_too_large over MaxBodyBytes, 400 invalid_json otherwise) and
 // returns false; the handler then just returns.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if !isJSON(r.Header.Get("Content-Type")) {
+		Error(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "the body must be JSON: send Content-Type: application/json")
+		return false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -28,10 +37,72 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	if err != nil {
-		Error(w, r, http.StatusBadRequest, "invalid_json", "invalid JSON body: "+err.Error())
+		Error(w, r, http.StatusBadRequest, "invalid_json", "invalid JSON body: "+clip(jsonProblem(err)))
 		return false
 	}
 	return true
+}
+
+// jsonProblem describes a decoding error in the terms of the JSON document:
+// a type mismatch names the field and the JSON types, not the Go types
+// behind them.
+func jsonProblem(err error) string {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+		return fmt.Sprintf("%s must be %s", te.Field, jsonType(te.Type))
+	}
+	return err.Error()
+}
+
+// jsonType names the JSON type that decodes into t.
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "an object"
+	}
+}
+
+// isJSON reports whether a Content-Type names JSON: application/json or an
+// application/*+json type, with no charset or UTF-8.
+func isJSON(contentType string) bool {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return false
+	}
+	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
+// maxEcho bounds the client input an error message repeats (a path, a JSON
+// field name), so that the size of an error response does not grow with
+// what the client sent.
+const maxEcho = 200
+
+// clip shortens s to at most maxEcho bytes, on a character boundary.
+func clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	cut := maxEcho
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // JSONFallback serves mux, answering the requests it has no route for with
@@ -52,10 +123,10 @@ func JSONFallback(mux *http.ServeMux) http.Handler {
 		mux.ServeHTTP(probe, r)
 		if probe.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", probe.header.Get("Allow"))
-			Error(w, r, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
+			Error(w, r, http.StatusMethodNotAllowed, "method_not_allowed", clip(r.Method+" is not allowed on "+r.URL.Path))
 			return
 		}
-		Error(w, r, http.StatusNotFound, "not_found", "no route matches "+r.Method+" "+r.URL.Path)
+		Error(w, r, http.StatusNotFound, "not_found", clip("no route matches "+r.Method+" "+r.URL.Path))
 	})
 }
 

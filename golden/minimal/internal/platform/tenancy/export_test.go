@@ -6,13 +6,23 @@ import "time"
 // without sleeping.
 func (r *Resolver) SetClock(now func() time.Time) { r.now = now }
 
-// SetMaxCached lowers the cache bound, so tests can reach it with a few
-// tenants.
-func (r *Resolver) SetMaxCached(n int) { r.max = n }
+// SetMaxCached lowers the bounds of both caches, so tests can reach them
+// with a few slugs.
+func (r *Resolver) SetMaxCached(n int) {
+	r.known.max = n
+	r.unknown.max = n
+}
 
 // CachedSlugs returns the number of cached tenants.
 func (r *Resolver) CachedSlugs() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.cache)
+	return len(r.known.entries)
+}
+
+// CachedUnknownSlugs returns the number of slugs cached as unknown.
+func (r *Resolver) CachedUnknownSlugs() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.unknown.entries)
 }

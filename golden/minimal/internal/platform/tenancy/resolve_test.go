@@ -114,19 +114,22 @@ func TestResolverCache(t *testing.T) {
 		t.Fatalf("lookup at the TTL made %d round trips, want 1 (the entry expired)", n)
 	}
 
-	// A slug renamed in the database is seen once the entry expires.
-	if _, err := f.db.OwnerPool.Exec(t.Context(), `UPDATE tenants SET slug = 'tenant-a2' WHERE id = $1`, f.a); err != nil {
+	// A renamed tenant: the new slug resolves, and so does the old one, to
+	// the same tenant, with its current slug once the entry expires.
+	if _, err := tenancy.RenameTenant(t.Context(), f.db.OwnerPool, "tenant-a", "tenant-a2"); err != nil {
 		t.Fatal(err)
 	}
 	if n := resolve(t, r, ctx, c, "tenant-a"); n != 0 {
 		t.Fatalf("cached lookup made %d round trips", n)
 	}
 	*now = now.Add(ttl)
-	if _, err := r.BySlug(ctx, "tenant-a"); !errors.Is(err, tenancy.ErrUnknownTenant) {
-		t.Fatalf("renamed slug after the TTL: %v, want ErrUnknownTenant", err)
+	for _, slug := range []string{"tenant-a", "tenant-a2"} {
+		if got, err := r.BySlug(ctx, slug); err != nil || got.ID != f.a || got.Slug != "tenant-a2" {
+			t.Fatalf("BySlug(%q) after the rename = %+v, %v; want tenant A as tenant-a2", slug, got, err)
+		}
 	}
 
-	// Unknown and malformed slugs are never cached; malformed ones never
+	// Unknown slugs are cached for UnknownSlugTTL; malformed ones never
 	// reach the database.
 	before := c.Count()
 	for range 3 {
@@ -137,8 +140,77 @@ func TestResolverCache(t *testing.T) {
 			t.Fatalf("malformed slug: %v", err)
 		}
 	}
-	if n := c.Count() - before; n != 3 {
-		t.Errorf("3 unknown and 3 malformed lookups made %d round trips, want 3", n)
+	if n := c.Count() - before; n != 1 {
+		t.Errorf("3 unknown and 3 malformed lookups made %d round trips, want 1", n)
+	}
+}
+
+// TestNewTenantResolvesWithinUnknownSlugTTL: a slug looked up before its
+// tenant existed is answered from the cache for at most UnknownSlugTTL, the
+// bound `tenants create` announces; then the tenant resolves.
+func TestNewTenantResolvesWithinUnknownSlugTTL(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	r, ctx, c, now := countedResolver(t, f, time.Minute)
+	if _, err := r.BySlug(ctx, "newcomer"); !errors.Is(err, tenancy.ErrUnknownTenant) {
+		t.Fatalf("BySlug before the tenant exists: %v", err)
+	}
+	id := createTenant(t, f.db, "newcomer")
+	*now = now.Add(tenancy.UnknownSlugTTL - time.Millisecond)
+	before := c.Count()
+	if _, err := r.BySlug(ctx, "newcomer"); !errors.Is(err, tenancy.ErrUnknownTenant) || c.Count() != before {
+		t.Fatalf("within UnknownSlugTTL: %v after %d round trips; want the cached ErrUnknownTenant", err, c.Count()-before)
+	}
+	*now = now.Add(time.Millisecond)
+	if got, err := r.BySlug(ctx, "newcomer"); err != nil || got.ID != id {
+		t.Fatalf("after UnknownSlugTTL: %+v, %v; want the new tenant", got, err)
+	}
+}
+
+// TestRetiredSlugNeverNamesAnotherTenant: once a tenant is renamed, its old
+// slug can be given to no other tenant, however it is tried, so no cache
+// anywhere can serve that slug with another tenant's rows. The old slug
+// keeps naming its tenant.
+func TestRetiredSlugNeverNamesAnotherTenant(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	ctx := t.Context()
+	r := tenancy.NewResolver(f.db.AppPool, time.Minute)
+	if got, err := r.BySlug(ctx, "tenant-a"); err != nil || got.ID != f.a {
+		t.Fatalf("BySlug(tenant-a) = %+v, %v", got, err)
+	}
+	if _, err := tenancy.RenameTenant(ctx, f.db.OwnerPool, "tenant-a", "tenant-a-renamed"); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := tenancy.CreateTenant(ctx, f.db.OwnerPool, "tenant-a", "Newcomer"); !errors.Is(err, tenancy.ErrSlugTaken) {
+		t.Errorf("CreateTenant with the retired slug: %v, want ErrSlugTaken", err)
+	}
+	if _, err := tenancy.RenameTenant(ctx, f.db.OwnerPool, "tenant-b", "tenant-a"); !errors.Is(err, tenancy.ErrSlugTaken) {
+		t.Errorf("RenameTenant to the retired slug: %v, want ErrSlugTaken", err)
+	}
+	// Nor by hand, as the owner.
+	for _, stmt := range []string{
+		`INSERT INTO tenants (slug, name) VALUES ('tenant-a', 'Newcomer')`,
+		`UPDATE tenants SET slug = 'tenant-a' WHERE slug = 'tenant-b'`,
+		`DELETE FROM tenant_slugs WHERE slug = 'tenant-a'`,
+		`UPDATE tenant_slugs SET tenant_id = (SELECT id FROM tenants WHERE slug = 'tenant-b') WHERE slug = 'tenant-a'`,
+		`TRUNCATE tenant_slugs CASCADE`,
+	} {
+		if _, err := f.db.OwnerPool.Exec(ctx, stmt); err == nil {
+			t.Errorf("the owner could run %s", stmt)
+		}
+	}
+
+	// Fresh lookups and cached ones alike: tenant-a is tenant A.
+	for _, res := range []*tenancy.Resolver{r, tenancy.NewResolver(f.db.AppPool, 0)} {
+		if got, err := res.BySlug(ctx, "tenant-a"); err != nil || got.ID != f.a {
+			t.Errorf("BySlug(tenant-a) = %+v, %v; want tenant A", got, err)
+		}
+	}
+	// A renamed tenant may take its own old slug back.
+	if got, err := tenancy.RenameTenant(ctx, f.db.OwnerPool, "tenant-a-renamed", "tenant-a"); err != nil || got.ID != f.a {
+		t.Errorf("renaming tenant A back to tenant-a: %+v, %v", got, err)
 	}
 }
 
@@ -199,6 +271,27 @@ func TestResolverCacheIsBounded(t *testing.T) {
 	}
 	if n := resolve(t, r, ctx, c, "tenant-a"); n != 0 {
 		t.Errorf("the fresh entry was evicted with the expired ones (%d round trips)", n)
+	}
+}
+
+// TestUnknownSlugsCannotEvictTenants: made-up slugs fill a cache of their
+// own, bounded, and never push known tenants out.
+func TestUnknownSlugsCannotEvictTenants(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	r, ctx, c, _ := countedResolver(t, f, time.Minute)
+	r.SetMaxCached(3)
+	resolve(t, r, ctx, c, "tenant-a")
+	for i := range 10 {
+		if _, err := r.BySlug(ctx, fmt.Sprintf("made-up-%d", i)); !errors.Is(err, tenancy.ErrUnknownTenant) {
+			t.Fatal(err)
+		}
+		if n := r.CachedUnknownSlugs(); n > 3 {
+			t.Fatalf("%d unknown slugs cached, bound is 3", n)
+		}
+	}
+	if n := resolve(t, r, ctx, c, "tenant-a"); n != 0 {
+		t.Errorf("a known tenant cost %d round trips after a flood of unknown slugs, want 0", n)
 	}
 }
 

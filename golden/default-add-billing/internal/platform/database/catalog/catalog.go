@@ -3,8 +3,8 @@
 //
 //   - every foreign key has an index whose leading columns are its columns,
 //     so deletes of the parent and joins to the child do not scan the table;
-//   - every table with a tenant_id column has row-level security enabled and
-//     forced, and an index led by tenant_id;
+//   - every table with a tenant_id column, except PlatformTables, has
+//     row-level security enabled and forced, and an index led by tenant_id;
 //   - no column is bytea: files belong in object storage.
 package catalog
 
@@ -23,6 +23,14 @@ const (
 	RuleTenantIndex     = "tenant table without an index led by tenant_id"
 	RuleNoBytea         = "bytea column"
 )
+
+// PlatformTables have a tenant_id column but are not tenant-owned: the
+// platform reads them across tenants, before the tenant of a request is
+// known (tenant_slugs maps every slug to its tenant), so they have no
+// row-level security, and the app role may only read them
+// (database.ReadOnlyTables). Keep this list short and reviewed: a table
+// listed here is not isolated by the database.
+var PlatformTables = []string{"tenant_slugs"}
 
 // Violation is one breach of a rule.
 type Violation struct {
@@ -66,6 +74,7 @@ FROM pg_class t
 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
 WHERE t.relkind IN ('r', 'p')
   AND t.relnamespace = current_schema()::regnamespace
+  AND NOT t.relname = ANY ($1)
 ORDER BY 1`
 
 const byteaSQL = `
@@ -93,7 +102,7 @@ func Check(ctx context.Context, q Querier) ([]Violation, error) {
 	}
 	out = append(out, fks...)
 
-	rows, _ = q.Query(ctx, tenantTablesSQL)
+	rows, _ = q.Query(ctx, tenantTablesSQL, PlatformTables)
 	type tenantTable struct {
 		Name                   string
 		Enabled, Forced, Index bool

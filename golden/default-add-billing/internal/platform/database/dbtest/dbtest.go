@@ -3,8 +3,9 @@
 // New creates a uniquely named database on the server of TEST_DATABASE_URL,
 // migrates it as the owner (the TEST_DATABASE_URL role), creates a unique
 // application role exactly as `migrate up` does (not owner, NOSUPERUSER,
-// NOBYPASSRLS) and drops both when the test ends. Packages and tests can run
-// in parallel: nothing is shared between two calls.
+// NOBYPASSRLS, with RoleSettings) and drops both when the test ends.
+// Packages and tests can run in parallel: nothing is shared between two
+// calls.
 //
 // Without TEST_DATABASE_URL the test is skipped, unless
 // TEST_REQUIRE_SERVICES=1, in which case it fails.
@@ -26,6 +27,10 @@ import (
 
 	"shop/internal/platform/database"
 )
+
+// RoleSettings are the settings New gives the app role: those of the
+// default configuration (DATABASE_STATEMENT_TIMEOUT=15s).
+var RoleSettings = database.RoleSettings{StatementTimeout: 15 * time.Second}
 
 // DB is a migrated, private test database.
 type DB struct {
@@ -95,7 +100,11 @@ func New(t testing.TB, migrations ...fs.FS) *DB {
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
-	migrator, err := database.NewMigrator(db.OwnerURL, merged, nil)
+	owner, err := pgx.ParseConfig(db.OwnerURL)
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	migrator, err := database.NewMigrator(owner, merged, nil)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
@@ -108,7 +117,7 @@ func New(t testing.TB, migrations ...fs.FS) *DB {
 	}
 
 	db.OwnerPool = db.Pool(t, db.OwnerURL, nil)
-	if err := database.EnsureAppRole(ctx, db.OwnerPool, db.AppURL); err != nil {
+	if err := database.EnsureAppRole(ctx, db.OwnerPool, db.AppURL, RoleSettings); err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
 	db.AppPool = db.Pool(t, db.AppURL, nil)

@@ -16,14 +16,19 @@ import (
 	"github.com/google/uuid"
 )
 
-// Project is one project of a tenant, with its notes.
+// Project is one project of a tenant, with its newest notes.
 type Project struct {
-	ID          uuid.UUID     `json:"id"`
-	Name        string        `json:"name"`
-	Description string        `json:"description"`
-	Notes       []ProjectNote `json:"notes"`
-	CreatedAt   time.Time     `json:"created_at"`
-	UpdatedAt   time.Time     `json:"updated_at"`
+	ID          uuid.UUID `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	// Notes are the newest notes, newest first: at most MaxEmbeddedNotes,
+	// so that the size of a project (and of a page) is bounded.
+	// NotesCount counts them all; NotesURL pages through them.
+	Notes      []ProjectNote `json:"notes"`
+	NotesCount int           `json:"notes_count"`
+	NotesURL   string        `json:"notes_url,omitempty"`
+	CreatedAt  time.Time     `json:"created_at"`
+	UpdatedAt  time.Time     `json:"updated_at"`
 }
 
 // ProjectNote is a remark attached to the project.
@@ -50,7 +55,7 @@ type ProjectNoteInput struct {
 	Body string `json:"body"`
 }
 
-// ListParams selects a page of projects, newest first.
+// ListParams selects a page of projects or of notes, newest first.
 type ListParams struct {
 	// Limit is the page size: 1 to MaxPageSize; 0 means DefaultPageSize.
 	Limit int
@@ -65,10 +70,20 @@ type Page struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
+// NotePage is one page of the notes of a project, newest first.
+type NotePage struct {
+	Items []ProjectNote `json:"items"`
+	// NextCursor fetches the next page; empty on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
 // Page sizes.
 const (
 	DefaultPageSize = 20
 	MaxPageSize     = 100
+	// MaxEmbeddedNotes bounds the notes a project carries; the rest
+	// are on its notes endpoint.
+	MaxEmbeddedNotes = 3
 )
 
 // Field limits, also enforced by the table's CHECK constraints.
@@ -87,6 +102,7 @@ type Service interface {
 	Update(ctx context.Context, tenantID, id uuid.UUID, p ProjectPatch) (Project, error)
 	Delete(ctx context.Context, tenantID, id uuid.UUID) error
 	AddNote(ctx context.Context, tenantID, projectID uuid.UUID, in ProjectNoteInput) (ProjectNote, error)
+	ListNotes(ctx context.Context, tenantID, projectID uuid.UUID, p ListParams) (NotePage, error)
 }
 
 // ErrNotFound is returned when the project does not exist in the
@@ -118,6 +134,9 @@ func (v validator) text(field, value string, required bool, max int) {
 	switch {
 	case !utf8.ValidString(value):
 		v[field] = "must be valid UTF-8"
+	case strings.ContainsRune(value, 0):
+		// PostgreSQL's text cannot hold NUL.
+		v[field] = "must not contain NUL characters"
 	case required && strings.TrimSpace(value) == "":
 		v[field] = "is required"
 	case n > max:
@@ -162,11 +181,18 @@ func (in ProjectNoteInput) Validate() error {
 	return v.err()
 }
 
-// Cursor is a position in the list order (created_at DESC, id DESC).
+// Cursor is a position in the list order (created_at DESC, id DESC), of
+// projects or of notes.
 type Cursor struct {
 	CreatedAt time.Time
 	ID        uuid.UUID
 }
+
+// Position returns the place of it in the list order.
+func (it Project) Position() Cursor { return Cursor{CreatedAt: it.CreatedAt, ID: it.ID} }
+
+// Position returns the place of n in the order of notes.
+func (n ProjectNote) Position() Cursor { return Cursor{CreatedAt: n.CreatedAt, ID: n.ID} }
 
 // Encode returns the opaque form of c used in NextCursor.
 func (c Cursor) Encode() string {
@@ -198,6 +224,12 @@ func (p *ListParams) Normalize() (*Cursor, error) {
 	return cursor, nil
 }
 
+// The times a cursor may hold: years 1 to 9999.
+var (
+	minCursorTime = time.Date(1, time.January, 1, 0, 0, 0, 0, time.UTC)
+	maxCursorTime = time.Date(9999, time.December, 31, 23, 59, 59, 999_999_000, time.UTC)
+)
+
 func decodeCursor(s string) (*Cursor, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
@@ -215,5 +247,10 @@ func decodeCursor(s string) (*Cursor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cursor{CreatedAt: time.UnixMicro(us).UTC(), ID: uid}, nil
+	at := time.UnixMicro(us).UTC()
+	if at.Before(minCursorTime) || at.After(maxCursorTime) {
+		// No row has such a time, and PostgreSQL refuses some of them.
+		return nil, errors.New("cursor time out of range")
+	}
+	return &Cursor{CreatedAt: at, ID: uid}, nil
 }

@@ -38,20 +38,10 @@ func (s *Service) Get(ctx context.Context, tenantID, id uuid.UUID) (domain.Proje
 
 // List implements domain.Service.
 func (s *Service) List(ctx context.Context, tenantID uuid.UUID, p domain.ListParams) (domain.Page, error) {
-	cursor, err := p.Normalize()
-	if err != nil {
-		return domain.Page{}, err
-	}
-	items, more, err := s.store.List(ctx, tenantID, p.Limit, cursor)
-	if err != nil {
-		return domain.Page{}, err
-	}
-	page := domain.Page{Items: items}
-	if more {
-		last := items[len(items)-1]
-		page.NextCursor = domain.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
-	}
-	return page, nil
+	items, next, err := listPage(p, func(limit int, after *domain.Cursor) ([]domain.Project, bool, error) {
+		return s.store.List(ctx, tenantID, limit, after)
+	}, domain.Project.Position)
+	return domain.Page{Items: items, NextCursor: next}, err
 }
 
 // Update implements domain.Service.
@@ -73,4 +63,32 @@ func (s *Service) AddNote(ctx context.Context, tenantID, projectID uuid.UUID, in
 		return domain.ProjectNote{}, err
 	}
 	return s.store.AddNote(ctx, tenantID, projectID, in)
+}
+
+// ListNotes implements domain.Service.
+func (s *Service) ListNotes(ctx context.Context, tenantID, projectID uuid.UUID, p domain.ListParams) (domain.NotePage, error) {
+	notes, next, err := listPage(p, func(limit int, after *domain.Cursor) ([]domain.ProjectNote, bool, error) {
+		return s.store.ListNotes(ctx, tenantID, projectID, limit, after)
+	}, domain.ProjectNote.Position)
+	return domain.NotePage{Items: notes, NextCursor: next}, err
+}
+
+// listPage checks p and reads one page with list, which returns up to
+// limit entries after the cursor (nil: from the newest) and whether more
+// follow. It returns the entries and the cursor of the next page ("" on
+// the last), or nil and the error.
+func listPage[T any](p domain.ListParams, list func(limit int, after *domain.Cursor) ([]T, bool, error), position func(T) domain.Cursor) ([]T, string, error) {
+	after, err := p.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	entries, more, err := list(p.Limit, after)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if more {
+		next = position(entries[len(entries)-1]).Encode()
+	}
+	return entries, next, nil
 }

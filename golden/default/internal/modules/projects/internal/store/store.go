@@ -8,6 +8,8 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -27,24 +29,30 @@ func New(db tenancy.Batcher) *Store {
 	return &Store{db: db}
 }
 
-// itemColumns and withNotes read projects with their notes in one
-// statement: the notes are aggregated per item by a lateral join, so a page
-// costs one query whatever its size. The columns match scanProject.
-const (
-	itemColumns = `i.id, i.name, i.description, coalesce(n.notes, '[]'::json), i.created_at, i.updated_at`
+// itemColumns and withNotes read projects with their newest notes in
+// one statement: at most domain.MaxEmbeddedNotes notes per item, aggregated
+// by a lateral join over the notes index, and the item's notes_count (kept
+// by a trigger), so a page costs one query and its size is bounded whatever
+// the number of notes. The columns match scanProject.
+var (
+	itemColumns = `i.id, i.name, i.description, coalesce(n.notes, '[]'::json), i.notes_count, i.created_at, i.updated_at`
 	withNotes   = `
 LEFT JOIN LATERAL (
     SELECT json_agg(json_build_object('id', n.id, 'body', n.body, 'created_at', n.created_at)
-                    ORDER BY n.created_at, n.id) AS notes
-    FROM project_notes n
-    WHERE n.tenant_id = i.tenant_id AND n.project_id = i.id
+                    ORDER BY n.created_at DESC, n.id DESC) AS notes
+    FROM (
+        SELECT n.id, n.body, n.created_at FROM project_notes n
+        WHERE n.tenant_id = i.tenant_id AND n.project_id = i.id
+        ORDER BY n.created_at DESC, n.id DESC
+        LIMIT ` + strconv.Itoa(domain.MaxEmbeddedNotes) + `
+    ) n
 ) n ON true`
 	selectProjects = `SELECT ` + itemColumns + ` FROM projects i` + withNotes
 )
 
 func scanProject(row pgx.CollectableRow) (domain.Project, error) {
 	var it domain.Project
-	err := row.Scan(&it.ID, &it.Name, &it.Description, &it.Notes, &it.CreatedAt, &it.UpdatedAt)
+	err := row.Scan(&it.ID, &it.Name, &it.Description, &it.Notes, &it.NotesCount, &it.CreatedAt, &it.UpdatedAt)
 	return it, err
 }
 
@@ -57,12 +65,12 @@ func (s *Store) Create(ctx context.Context, tenantID uuid.UUID, in domain.Projec
 		return err
 	}, `
 		INSERT INTO projects (tenant_id, name, description) VALUES ($1, $2, $3)
-		RETURNING id, name, description, '[]'::json, created_at, updated_at`,
+		RETURNING id, name, description, '[]'::json, notes_count, created_at, updated_at`,
 		tenantID, in.Name, in.Description)
 	return it, err
 }
 
-// Get returns one project with its notes, or domain.ErrNotFound.
+// Get returns one project with its newest notes, or domain.ErrNotFound.
 func (s *Store) Get(ctx context.Context, tenantID, id uuid.UUID) (domain.Project, error) {
 	var it domain.Project
 	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
@@ -153,4 +161,55 @@ func (s *Store) AddNote(ctx context.Context, tenantID, projectID uuid.UUID, in d
 		return domain.ProjectNote{}, domain.ErrNotFound
 	}
 	return n, err
+}
+
+// ListNotes returns up to limit notes of the project after cursor (nil: from
+// the newest), newest first, and whether more follow; or domain.ErrNotFound
+// when the project does not exist. One statement: the lateral join yields
+// one row of NULLs for a project without notes, and no row for a missing one.
+func (s *Store) ListNotes(ctx context.Context, tenantID, projectID uuid.UUID, limit int, cursor *domain.Cursor) ([]domain.ProjectNote, bool, error) {
+	after := ""
+	args := []any{projectID, limit + 1}
+	if cursor != nil {
+		after = ` AND (n.created_at, n.id) < ($3, $4)`
+		args = append(args, cursor.CreatedAt, cursor.ID)
+	}
+	found := false
+	notes := make([]domain.ProjectNote, 0, limit+1)
+	err := tenancy.Query(ctx, s.db, tenantID, func(rows pgx.Rows) error {
+		for rows.Next() {
+			found = true
+			var id *uuid.UUID
+			var body *string
+			var createdAt *time.Time
+			if err := rows.Scan(&id, &body, &createdAt); err != nil {
+				return err
+			}
+			if id != nil {
+				notes = append(notes, domain.ProjectNote{ID: *id, Body: *body, CreatedAt: *createdAt})
+			}
+		}
+		return rows.Err()
+	}, `
+		SELECT n.id, n.body, n.created_at
+		FROM projects i
+		LEFT JOIN LATERAL (
+		    SELECT n.id, n.body, n.created_at FROM project_notes n
+		    WHERE n.tenant_id = i.tenant_id AND n.project_id = i.id`+after+`
+		    ORDER BY n.created_at DESC, n.id DESC
+		    LIMIT $2
+		) n ON true
+		WHERE i.id = $1
+		ORDER BY n.created_at DESC, n.id DESC`, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	if !found {
+		return nil, false, domain.ErrNotFound
+	}
+	more := len(notes) > limit
+	if more {
+		notes = notes[:limit]
+	}
+	return notes, more, nil
 }

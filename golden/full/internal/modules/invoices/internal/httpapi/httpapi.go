@@ -43,6 +43,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("PATCH "+Prefix+"/{id}", write(http.HandlerFunc(h.update)))
 	mux.Handle("DELETE "+Prefix+"/{id}", write(http.HandlerFunc(h.delete)))
 	mux.Handle("POST "+Prefix+"/{id}/notes", write(http.HandlerFunc(h.addNote)))
+	mux.Handle("GET "+Prefix+"/{id}/notes", read(http.HandlerFunc(h.listNotes)))
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +61,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", Prefix+"/"+it.ID.String())
-	httpx.JSON(w, http.StatusCreated, it)
+	httpx.JSON(w, http.StatusCreated, withLinks(it))
 }
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +74,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, it)
+	httpx.JSON(w, http.StatusOK, withLinks(it))
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
@@ -81,20 +82,17 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	p := domain.ListParams{After: q.Get("after")}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			h.fail(w, r, &domain.ValidationError{Fields: map[string]string{"limit": "must be an integer"}})
-			return
-		}
-		p.Limit = n
+	p, ok := h.listParams(w, r)
+	if !ok {
+		return
 	}
 	page, err := h.svc.List(r.Context(), t, p)
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	for i := range page.Items {
+		page.Items[i] = withLinks(page.Items[i])
 	}
 	httpx.JSON(w, http.StatusOK, page)
 }
@@ -113,7 +111,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, it)
+	httpx.JSON(w, http.StatusOK, withLinks(it))
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
@@ -145,6 +143,44 @@ func (h *Handler) addNote(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusCreated, n)
 }
 
+func (h *Handler) listNotes(w http.ResponseWriter, r *http.Request) {
+	t, id, ok := h.tenantAndID(w, r)
+	if !ok {
+		return
+	}
+	p, ok := h.listParams(w, r)
+	if !ok {
+		return
+	}
+	page, err := h.svc.ListNotes(r.Context(), t, id, p)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, page)
+}
+
+// listParams reads the page parameters limit and after of a list request.
+func (h *Handler) listParams(w http.ResponseWriter, r *http.Request) (domain.ListParams, bool) {
+	q := r.URL.Query()
+	p := domain.ListParams{After: q.Get("after")}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			h.fail(w, r, &domain.ValidationError{Fields: map[string]string{"limit": "must be an integer"}})
+			return p, false
+		}
+		p.Limit = n
+	}
+	return p, true
+}
+
+// withLinks sets the links of it.
+func withLinks(it domain.Invoice) domain.Invoice {
+	it.NotesURL = Prefix + "/" + it.ID.String() + "/notes"
+	return it
+}
+
 func (h *Handler) tenant(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
 	t, ok := tenancy.Require(w, r)
 	return t.ID, ok
@@ -164,8 +200,10 @@ func (h *Handler) tenantAndID(w http.ResponseWriter, r *http.Request) (tenantID,
 	return tenantID, id, true
 }
 
-// fail maps err to its response. Errors the client cannot fix are logged
-// and answered with a bare 500, so no internal detail leaks.
+// fail maps err to its response. Errors the client cannot fix go to
+// httpx.ServerError: 503 when the database is unavailable or the server is
+// shutting down, nothing when the client went away, otherwise a bare 500
+// (logged), so no internal detail leaks.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if ve, ok := errors.AsType[*domain.ValidationError](err); ok {
 		httpx.ErrorFields(w, r, http.StatusBadRequest, "invalid_input", ve.Error(), ve.Fields)
@@ -175,6 +213,5 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		httpx.Error(w, r, http.StatusNotFound, "not_found", err.Error())
 		return
 	}
-	h.logger.ErrorContext(r.Context(), "invoices request failed", "error", err)
-	httpx.Error(w, r, http.StatusInternalServerError, "internal", "internal server error")
+	httpx.ServerError(w, r, h.logger, "invoices request failed", err)
 }
