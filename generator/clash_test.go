@@ -20,13 +20,13 @@ import (
 // and a project with all of them must compile.
 var clashAccepted = []string{
 	"billing", "invoices", "order_items", "projects", "notes", "items", "tasks", "comments", "events",
-	"customers", "subscriptions", "orders", "users", "teams", "reports", "payments", "products",
+	"customers", "subscriptions", "orders", "accounts", "teams", "reports", "payments", "products",
 }
 
 // clashRefused are names whose generated code does not compile: each one's
 // package or type name collides with an identifier of the generated code.
 var clashRefused = []string{
-	"service", "config", "dbtest", "pages", "cursors", "uuid", "pgxpool", "querycount", "httptest", "env", "seed",
+	"service", "auth", "dbtest", "pages", "cursors", "uuid", "pgxpool", "querycount", "httptest", "env", "seed",
 }
 
 // clashMoreRefused are further names the rule, computed from the
@@ -93,7 +93,7 @@ func TestClashReasons(t *testing.T) {
 		"service":    `identifier Service declared`,
 		"pages":      `shadowed by the identifier pages declared in the generated internal/modules/pages/pages_test.go`,
 		"cursors":    `identifier Cursor declared`,
-		"config":     `identifier config declared in the generated internal/modules/config/config_test.go`,
+		"auth":       `identifier auth declared in the generated internal/modules/auth/auth_test.go`,
 		"uuid":       `identifier uuid declared`,
 		"env":        `identifier env declared in the generated internal/modules/env/env_test.go`,
 		"seed":       `identifier seed declared`,
@@ -210,7 +210,7 @@ func TestClashRefusedNamesDoNotCompile(t *testing.T) {
 	gentest.RequireModules(t)
 	t.Parallel()
 	g := newGenerator()
-	for _, name := range []string{"service", "config", "env", "pages"} {
+	for _, name := range []string{"service", "auth", "env", "pages"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var ie *generator.InputError

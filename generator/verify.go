@@ -16,8 +16,8 @@ import (
 )
 
 // ServicesHint is the one command that runs the generated tests needing
-// PostgreSQL and Redis (the Asynq queue) (and, under TEST_REQUIRE_SERVICES=1, fails instead of skipping
-// any that cannot reach a service).
+// PostgreSQL and Redis (and, under TEST_REQUIRE_SERVICES=1, fails instead of
+// skipping any that cannot reach a service).
 const ServicesHint = "TEST_DATABASE_URL='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' TEST_REDIS_URL='redis://127.0.0.1:6379/0' TEST_REQUIRE_SERVICES=1 go test ./..."
 
 // Event reports progress of a long step to whoever shows it.

@@ -21,6 +21,7 @@ import (
 	"shop/internal/platform/database/dbtest"
 	"shop/internal/platform/files"
 	"shop/internal/platform/jobs/jobstest"
+	"shop/internal/platform/redisx/redistest"
 )
 
 func TestMain(m *testing.M) {
@@ -117,6 +118,7 @@ type deployment struct {
 func deploy(t *testing.T, extra ...string) *deployment {
 	t.Helper()
 	db := dbtest.New(t) // provides a database; the binary migrates it itself
+	rd := redistest.New(t)
 	d := &deployment{db: db, bin: buildBinary(t)}
 
 	// A fresh database: drop what dbtest migrated, so migrate up starts from zero.
@@ -138,6 +140,8 @@ func deploy(t *testing.T, extra ...string) *deployment {
 		"METRICS_ADDR="+metricsAddr,
 		"HTTP_SHUTDOWN_TIMEOUT=5s",
 		"BLOB_URL=file://"+t.TempDir(),
+		"REDIS_URL="+rd.Config.URL,
+		"REDIS_KEY_PREFIX="+rd.Config.KeyPrefix,
 	)
 	d.env = append(d.env, extra...)
 	d.run(t, "migrate", "up")
@@ -255,14 +259,19 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("/livez = %d, X-Request-ID %q", res.StatusCode, res.Header.Get("X-Request-ID"))
 	}
 
-	// The tenant made by the operator command is served, by its old slug too.
+	// The tenant made by the operator command is served, by its old slug
+	// too, to a key of its own made by the operator command.
+	key := d.apiKey(t, "acme")
 	for _, slug := range []string{"acme-corp", "acme"} {
-		if status, body := get(t, d.base+"/api/v1/no-such-route", "X-Tenant-ID", slug); status != 404 || !strings.Contains(body, "not_found") {
+		if status, body := get(t, d.base+"/api/v1/no-such-route", "Authorization", "Bearer "+key, "X-Tenant-ID", slug); status != 404 || !strings.Contains(body, "not_found") {
 			t.Errorf("API request as %s = %d %s; want the mux's 404 not_found, past the tenant", slug, status, body)
 		}
 	}
-	if status, body := get(t, d.base+"/api/v1/no-such-route", "X-Tenant-ID", "nobody"); status != 404 || !strings.Contains(body, "tenant_not_found") {
+	if status, body := get(t, d.base+"/api/v1/no-such-route", "Authorization", "Bearer "+key, "X-Tenant-ID", "nobody"); status != 404 || !strings.Contains(body, "tenant_not_found") {
 		t.Errorf("API request as an unknown tenant = %d %s; want 404 tenant_not_found", status, body)
+	}
+	if status, body := get(t, d.base+"/api/v1/no-such-route", "X-Tenant-ID", "acme"); status != 401 {
+		t.Errorf("API request without credentials = %d %s; want 401", status, body)
 	}
 
 	if status, body := get(t, d.metrics+"/metrics"); status != 200 || !strings.Contains(body, "go_goroutines") {
@@ -290,6 +299,7 @@ func TestShutdownIsBounded(t *testing.T) {
 	// A statement timeout longer than the test: the shutdown must bound it.
 	d := deploy(t, "HTTP_SHUTDOWN_TIMEOUT="+grace.String(), "DATABASE_STATEMENT_TIMEOUT=1m")
 	d.run(t, "tenants", "create", "acme", "Acme Inc.")
+	key := d.apiKey(t, "acme")
 	s := d.serve(t)
 
 	ctx := t.Context()
@@ -305,6 +315,7 @@ func TestShutdownIsBounded(t *testing.T) {
 	go func() {
 		client := &http.Client{Timeout: 30 * time.Second} // a hang fails below
 		req, _ := http.NewRequest("GET", d.base+"/api/v1/anything", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("X-Tenant-ID", "acme")
 		res, err := client.Do(req)
 		if err != nil {

@@ -4,6 +4,8 @@
 //	acme worker                      run the job workers
 //	acme migrate up|down|status      manage the database schema (as MIGRATE_DATABASE_URL)
 //	acme tenants create|rename|list  manage the tenants (as MIGRATE_DATABASE_URL)
+//	acme apikeys create|list|revoke  manage API keys (as MIGRATE_DATABASE_URL)
+//	acme members add                 add a member to a tenant (as MIGRATE_DATABASE_URL)
 //	acme config [-format F]          list every environment variable
 package main
 
@@ -43,9 +45,11 @@ commands:
   tenants create SLUG NAME       add a tenant
   tenants rename SLUG NEW-SLUG   give a tenant a new slug; the old one keeps naming it
   tenants list                   list the tenants and their former slugs
+  apikeys create|list|revoke     create (shown once), list or revoke a tenant's API keys
+  members add                    make a user who signed in once a member of a tenant
   config [-format F]             list every environment variable; F is text, markdown or env
 
-migrate and tenants connect as the schema owner (MIGRATE_DATABASE_URL).
+migrate, tenants, apikeys and members connect as the schema owner (MIGRATE_DATABASE_URL).
 Settings come from environment variables; see "acme config".
 `
 
@@ -109,6 +113,10 @@ func dispatch(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return tenants(ctx, rest, environ, stdout)
 	case "config":
 		return printConfig(rest, stdout, stderr)
+	case "apikeys":
+		return apikeys(ctx, rest, environ, stdout, stderr)
+	case "members":
+		return members(ctx, rest, environ, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

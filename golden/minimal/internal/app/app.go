@@ -13,7 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
+	"example.com/minimal/internal/platform/auth"
 	"example.com/minimal/internal/platform/blob"
 	"example.com/minimal/internal/platform/config"
 	"example.com/minimal/internal/platform/database"
@@ -24,7 +26,7 @@ import (
 	"example.com/minimal/internal/platform/logging"
 	"example.com/minimal/internal/platform/metrics"
 	"example.com/minimal/internal/platform/module"
-	"example.com/minimal/internal/platform/tenancy"
+	"example.com/minimal/internal/platform/ratelimit"
 )
 
 // tenantCacheTTL is how long a resolved tenant is remembered per instance.
@@ -42,6 +44,10 @@ type App struct {
 	// Blob is the object storage; Files the files kept in it.
 	Blob  *blob.Store
 	Files *files.Service
+	// Redis serves the rate limits and the sessions.
+	Redis *redis.Client
+	// Auth authenticates requests and serves sign-in and the identity API.
+	Auth *auth.Authenticator
 	// Handler serves every public route, wrapped in the platform middleware.
 	Handler http.Handler
 	// Metrics serves GET /metrics, on its own listener (METRICS_ADDR) and
@@ -50,6 +56,9 @@ type App struct {
 	// Drain is started when the server begins to shut down; /readyz then
 	// answers 503.
 	Drain *httpx.Drain
+
+	limiter    *ratelimit.Limiter
+	closeStore func()
 }
 
 // New builds the application from a validated configuration. Close
@@ -72,6 +81,10 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, modules
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	a.Metrics = metricsMux
+	if err := a.identity(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if err := a.background(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -109,6 +122,7 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	}
 
 	api := http.NewServeMux()
+	a.Auth.RegisterAPI(api)
 	seen := map[string]bool{}
 	for _, m := range modules {
 		if seen[m.Name] {
@@ -118,23 +132,23 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 		if m.Register == nil {
 			continue
 		}
-		deps := module.Deps{Pool: a.Pool, Logger: a.Logger.With(slog.String("module", m.Name)), Config: a.Config, Jobs: a.Jobs, Files: a.Files}
+		deps := module.Deps{Pool: a.Pool, Logger: a.Logger.With(slog.String("module", m.Name)), Config: a.Config, Jobs: a.Jobs, Files: a.Files, Limiter: a.limiter}
 		if err := m.Register(api, deps); err != nil {
 			return nil, fmt.Errorf("app: register module %s: %w", m.Name, err)
 		}
 	}
 	a.Jobs.Register(api)
 	a.Files.Register(api)
-	resolver := tenancy.NewResolver(a.Pool, tenantCacheTTL)
-	tenantAPI := tenancy.Middleware(a.Config.Tenancy, resolver, a.Logger)(
+	tenantAPI := a.Auth.Middleware(api)(
 		querycount.Middleware(a.Config.QueryBudget, a.Logger, queryMetrics)(
 			logging.RecordRoute(httpx.JSONFallback(api))))
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /livez", httpx.Livez)
-	root.HandleFunc("GET /readyz", httpx.Readyz(func(ctx context.Context) error { return database.Ready(ctx, a.Pool) }, a.Drain, a.Logger))
+	root.HandleFunc("GET /readyz", httpx.Readyz(a.ready, a.Drain, a.Logger))
 	root.Handle(module.APIPrefix, tenantAPI)
 	a.Blob.Register(root)
+	a.Auth.RegisterLogin(root)
 
 	var h http.Handler = logging.RecordRoute(httpx.JSONFallback(root))
 	h = httpx.Recover(a.Logger)(h)
@@ -161,9 +175,12 @@ func (a *App) Work(ctx context.Context) error {
 // process alive.
 const closeTimeout = time.Second
 
-// Close releases the queue's and the storage's connections and the database
-// pool, waiting at most closeTimeout for the connections still in use.
+// Close releases what New opened: identity first (it writes the API keys'
+// last uses), the queue's and the storage's connections, then Redis, then
+// the database pool, waiting at most closeTimeout for the connections still
+// in use.
 func (a *App) Close() {
+	a.closeIdentity()
 	if a.Jobs != nil {
 		if err := a.Jobs.Close(); err != nil {
 			a.Logger.Warn("close job queue", "error", err)

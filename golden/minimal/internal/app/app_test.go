@@ -16,11 +16,12 @@ import (
 	"example.com/minimal/internal/platform/database/dbtest"
 	"example.com/minimal/internal/platform/httpx"
 	"example.com/minimal/internal/platform/module"
+	"example.com/minimal/internal/platform/redisx/redistest"
 )
 
-func newTestApp(t *testing.T, databaseURL string) *App {
+func newTestApp(t *testing.T, databaseURL string, environ ...string) *App {
 	t.Helper()
-	cfg, err := config.Load([]string{"DATABASE_URL=" + databaseURL, "APP_ENV=test", "BLOB_URL=file://" + t.TempDir()})
+	cfg, err := config.Load(append([]string{"DATABASE_URL=" + databaseURL, "APP_ENV=test", "BLOB_URL=file://" + t.TempDir()}, environ...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,10 +45,16 @@ func get(t *testing.T, h http.Handler, path string) (*http.Response, []byte) {
 func TestReadyzAgainstRealDatabase(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t, moduleMigrations(t)...)
-	a := newTestApp(t, db.AppURL)
+	rd := redistest.New(t)
+	a := newTestApp(t, db.AppURL, "REDIS_URL="+rd.Config.URL, "REDIS_KEY_PREFIX="+rd.Config.KeyPrefix)
 
 	if res, body := get(t, a.Handler, "/readyz"); res.StatusCode != 200 {
 		t.Fatalf("/readyz = %d %s", res.StatusCode, body)
+	}
+	// Redis is checked too.
+	noRedis := newTestApp(t, db.AppURL, "REDIS_URL=redis://127.0.0.1:1/0", "REDIS_DIAL_TIMEOUT=200ms")
+	if res, body := get(t, noRedis.Handler, "/readyz"); res.StatusCode != 503 {
+		t.Fatalf("/readyz without Redis = %d %s, want 503", res.StatusCode, body)
 	}
 	if res, _ := get(t, a.Handler, "/livez"); res.StatusCode != 200 {
 		t.Fatalf("/livez = %d", res.StatusCode)
@@ -120,9 +127,11 @@ func TestReadyzWhenDatabaseUnreachable(t *testing.T) {
 // database while it is down gets 503 JSON with Retry-After, not 500.
 func TestAPIAnswers503WhenDatabaseUnreachable(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t, unreachableURL)
+	a := newTestApp(t, unreachableURL, "REDIS_URL=redis://127.0.0.1:1/0", "REDIS_DIAL_TIMEOUT=200ms")
 	req := httptest.NewRequest("GET", module.APIPrefix+"anything", nil)
 	req.Header.Set(a.Config.Tenancy.Header, "acme")
+	// A well-formed key: checking it needs the database.
+	req.Header.Set("Authorization", "Bearer sk_"+strings.Repeat("a", 12)+"_"+strings.Repeat("a", 52))
 	rec := httptest.NewRecorder()
 	a.Handler.ServeHTTP(rec, req)
 	var eb httpx.ErrorBody

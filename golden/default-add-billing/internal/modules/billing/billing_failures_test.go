@@ -25,7 +25,7 @@ func TestWritesNeedJSONContentType(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set("X-Tenant-ID", "tenant-a")
+		e.as(req, "tenant-a")
 		if tc.contentType != "" {
 			req.Header.Set("Content-Type", tc.contentType)
 		}
@@ -61,7 +61,7 @@ func TestDatabaseDownIs503(t *testing.T) {
 		{"GET", item + "/notes", ""},
 	} {
 		req := httptest.NewRequestWithContext(t.Context(), r.method, r.path, strings.NewReader(r.body))
-		req.Header.Set("X-Tenant-ID", "tenant-a")
+		e.as(req, "tenant-a")
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -95,7 +95,7 @@ func TestAbandonedRequestIsNotAServerError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Tenant-ID", "tenant-a")
+	e.as(req, "tenant-a")
 	done := make(chan error, 1)
 	go func() {
 		resp, err := http.DefaultClient.Do(req)

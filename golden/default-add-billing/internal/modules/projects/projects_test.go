@@ -17,14 +17,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"shop/internal/modules/projects"
-	"shop/internal/platform/config"
+	"shop/internal/platform/auth"
+	"shop/internal/platform/auth/authtest"
 	"shop/internal/platform/database/dbtest"
 	"shop/internal/platform/database/querycount"
 	"shop/internal/platform/database/querycount/querycounttest"
 	"shop/internal/platform/jobs/jobstest"
 	"shop/internal/platform/logging"
 	"shop/internal/platform/module"
-	"shop/internal/platform/tenancy"
 )
 
 type env struct {
@@ -33,22 +33,25 @@ type env struct {
 	server *httptest.Server
 	logs   string    // the file of the server's JSON log, debug level and up
 	a, b   uuid.UUID // tenant ids; slugs "tenant-a" and "tenant-b"
+	auth   *authtest.Env
+	// Callers: admin and member API keys of each tenant, and a signed-in
+	// user who is an admin of tenant A only.
+	adminA, adminB, memberA, userA authtest.Caller
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, environ ...string) *env {
 	t.Helper()
 	db := dbtest.New(t, projects.Module().Migrations)
 	e := &env{db: db, logs: filepath.Join(t.TempDir(), "server.log")}
 	e.pool = db.Pool(t, db.AppURL, func(c *pgxpool.Config) { c.ConnConfig.Tracer = querycount.Tracer{} })
-	for _, tt := range []struct {
-		slug string
-		id   *uuid.UUID
-	}{{"tenant-a", &e.a}, {"tenant-b", &e.b}} {
-		err := db.OwnerPool.QueryRow(t.Context(), `INSERT INTO tenants (slug, name) VALUES ($1, $1) RETURNING id`, tt.slug).Scan(tt.id)
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.auth = authtest.New(t, db, environ...)
+	e.a, e.b = e.auth.Tenant(t, "tenant-a"), e.auth.Tenant(t, "tenant-b")
+	e.adminA = authtest.Bearer(e.auth.APIKey(t, e.a, auth.RoleAdmin))
+	e.adminB = authtest.Bearer(e.auth.APIKey(t, e.b, auth.RoleAdmin))
+	e.memberA = authtest.Bearer(e.auth.APIKey(t, e.a, auth.RoleMember))
+	user := e.auth.User(t, "admin-of-a@example.com")
+	e.auth.Member(t, e.a, user, auth.RoleAdmin)
+	e.userA = authtest.Cookie(e.auth.Session(t, user))
 	// An *os.File is safe for the concurrent writes of the server.
 	logFile, err := os.Create(e.logs)
 	if err != nil {
@@ -71,8 +74,8 @@ func (e *env) logText(t testing.TB) string {
 	return string(b)
 }
 
-// handler serves the module on pool behind the tenancy middleware, which
-// reads the tenant of the X-Tenant-ID header through the app role.
+// handler serves the module on pool behind the auth middleware, which
+// checks credentials and memberships through the app role.
 func (e *env) handler(t testing.TB, pool *pgxpool.Pool, logger *slog.Logger) http.Handler {
 	t.Helper()
 	mux := http.NewServeMux()
@@ -81,21 +84,45 @@ func (e *env) handler(t testing.TB, pool *pgxpool.Pool, logger *slog.Logger) htt
 		t.Fatal(err)
 	}
 	bg.Seal(t)
-	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
-	return tenancy.Middleware(cfg, tenancy.NewResolver(e.db.AppPool, 0), logger)(mux)
+	return e.auth.Handler(mux)
 }
 
-// do sends a request as tenant (a slug, or "" for none) and decodes the JSON
-// response into out when out is not nil.
+// caller returns who acts for tenant (a slug): nobody for "", tenant B's
+// admin key for "tenant-b", and tenant A's admin key otherwise; the slug
+// goes in the X-Tenant-ID header.
+func (e *env) caller(tenant string) authtest.Caller {
+	switch tenant {
+	case "":
+		return authtest.Anonymous
+	case "tenant-b":
+		return e.adminB.With(tenant)
+	default:
+		return e.adminA.With(tenant)
+	}
+}
+
+// as authenticates req as e.caller(tenant).
+func (e *env) as(req *http.Request, tenant string) { e.caller(tenant)(req) }
+
+// do sends a request as tenant (a slug, or "" for nobody; see caller) and
+// decodes the JSON response into out when out is not nil.
 func (e *env) do(t *testing.T, tenant, method, path, body string, out any) int {
+	t.Helper()
+	return e.doAs(t, e.caller(tenant), "", method, path, body, out)
+}
+
+// doAs is do for a caller, with the request's Host set to host (when not
+// empty).
+func (e *env) doAs(t *testing.T, as authtest.Caller, host, method, path, body string, out any) int {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, e.server.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tenant != "" {
-		req.Header.Set("X-Tenant-ID", tenant)
+	if host != "" {
+		req.Host = host
 	}
+	as(req)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -239,16 +266,107 @@ func TestBodyIsBounded(t *testing.T) {
 	}
 }
 
-func TestTenantIsRequired(t *testing.T) {
+// routes lists every route of the module, with a body each accepts.
+func routes(item string) []struct{ method, path, body string } {
+	return []struct{ method, path, body string }{
+		{"POST", base, `{"name":"intruder"}`},
+		{"GET", base, ""},
+		{"GET", item, ""},
+		{"PATCH", item, `{"name":"stolen"}`},
+		{"DELETE", item, ""},
+		{"POST", item + "/notes", `{"body":"graffiti"}`},
+		{"GET", item + "/notes", ""},
+	}
+}
+
+// assertUntouched checks that tenant A's one project is as created, without
+// notes, and that no other row exists in any tenant.
+func (e *env) assertUntouched(t *testing.T) {
+	t.Helper()
+	var items, notes int
+	var name string
+	err := e.db.OwnerPool.QueryRow(t.Context(), `
+		SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM project_notes), (SELECT min(name) FROM projects)`).Scan(&items, &notes, &name)
+	if err != nil || items != 1 || notes != 0 || name != "A's item" {
+		t.Errorf("after refused requests: %d items, %d notes, name %q (%v); want A's one untouched item", items, notes, name, err)
+	}
+}
+
+func TestEveryRouteNeedsCredentials(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var apiErr apiError
-	if code := e.do(t, "", "GET", base, "", &apiErr); code != http.StatusBadRequest || apiErr.Error.Code != "tenant_required" {
-		t.Errorf("no tenant: status %d, %+v; want 400 tenant_required", code, apiErr)
+	_, item := e.create(t, "A's item")
+	for _, rt := range routes(item) {
+		for name, as := range map[string]authtest.Caller{
+			"nothing":         authtest.Anonymous,
+			"a tenant header": authtest.Caller(authtest.Anonymous).With("tenant-a"),
+			"a malformed key": authtest.Bearer("sk_not-a-key"),
+			"an unknown key":  authtest.Bearer("sk_aaaaaaaaaaaa_" + strings.Repeat("b", 52)),
+			"a forged cookie": authtest.Cookie(&http.Cookie{Name: "session", Value: "forged"}),
+		} {
+			var apiErr apiError
+			if code := e.doAs(t, as, "", rt.method, rt.path, rt.body, &apiErr); code != http.StatusUnauthorized || apiErr.Error.Code != "unauthenticated" {
+				t.Errorf("%s %s with %s: status %d, %+v; want 401 unauthenticated", rt.method, rt.path, name, code, apiErr)
+			}
+		}
 	}
-	if code := e.do(t, "tenant-zzz", "GET", base, "", &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "tenant_not_found" {
-		t.Errorf("unknown tenant: status %d, %+v; want 404 tenant_not_found", code, apiErr)
+	e.assertUntouched(t)
+}
+
+func TestMemberOfAnotherTenantGets404(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		environ []string
+		host    string
+		with    func(authtest.Caller) authtest.Caller
+	}{
+		{"header", nil, "", func(c authtest.Caller) authtest.Caller { return c.With("tenant-b") }},
+		{"subdomain", []string{"TENANT_RESOLUTION=subdomain", "TENANT_BASE_DOMAIN=example.com"}, "tenant-b.example.com", func(c authtest.Caller) authtest.Caller { return c }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, tc.environ...)
+			_, item := e.create(t, "A's item")
+			for _, rt := range routes(item) {
+				for who, as := range map[string]authtest.Caller{
+					"an admin of A (session)": tc.with(e.userA),
+					"A's admin API key":       tc.with(e.adminA),
+				} {
+					var apiErr apiError
+					if code := e.doAs(t, as, tc.host, rt.method, rt.path, rt.body, &apiErr); code != http.StatusNotFound || apiErr.Error.Code != "tenant_not_found" {
+						t.Errorf("%s asking for tenant B: %s %s: status %d, %+v; want 404 tenant_not_found", who, rt.method, rt.path, code, apiErr)
+					}
+				}
+			}
+			// The same callers reach their own tenant.
+			var page projects.Page
+			if code := e.doAs(t, e.userA, strings.Replace(tc.host, "tenant-b", "tenant-a", 1), "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 {
+				t.Errorf("member of A listing A: status %d, %d items; want 200 and 1", code, len(page.Items))
+			}
+			e.assertUntouched(t)
+		})
 	}
+}
+
+func TestMembersReadAdminsWrite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, item := e.create(t, "A's item")
+	var page projects.Page
+	if code := e.doAs(t, e.memberA, "", "GET", base, "", &page); code != http.StatusOK || len(page.Items) != 1 {
+		t.Errorf("member key listing: status %d, %d items; want 200 and 1", code, len(page.Items))
+	}
+	for _, rt := range routes(item) {
+		if rt.method == "GET" {
+			continue
+		}
+		var apiErr apiError
+		if code := e.doAs(t, e.memberA, "", rt.method, rt.path, rt.body, &apiErr); code != http.StatusForbidden || apiErr.Error.Code != "forbidden" {
+			t.Errorf("member key %s %s: status %d, %+v; want 403 forbidden", rt.method, rt.path, code, apiErr)
+		}
+	}
+	e.assertUntouched(t)
 }
 
 func TestTenantsCannotReachEachOther(t *testing.T) {

@@ -1,8 +1,3 @@
-// Package auth identifies who makes a request and what they may do.
-//
-// This file holds the Principal contract every package codes against: the
-// request's authenticated user or API key, its tenant and its role there.
-// Authentication itself (sessions, OIDC, API keys) lives beside it.
 package auth
 
 import (
@@ -17,57 +12,92 @@ import (
 // Role is a principal's role in a tenant: "owner" > "admin" > "member".
 type Role string
 
-// rank orders the roles; an unknown role ranks below every known one.
-func rank(r Role) int {
+// The roles, from the most to the least privileged.
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// rank orders roles; an unknown role ranks below every known one.
+func (r Role) rank() int {
 	switch r {
-	case "owner":
+	case RoleOwner:
 		return 3
-	case "admin":
+	case RoleAdmin:
 		return 2
-	case "member":
+	case RoleMember:
 		return 1
 	default:
 		return 0
 	}
 }
 
-// Principal is who a request (or a job enqueued by one) acts as.
+// Valid reports whether r is one of the roles.
+func (r Role) Valid() bool { return r.rank() > 0 }
+
+// AtLeast reports whether r is min or a more privileged role.
+func (r Role) AtLeast(min Role) bool { return r.Valid() && r.rank() >= min.rank() }
+
+// Principal is who a request acts for: a signed-in user (UserID set) or an
+// API key (APIKeyID set), in one tenant.
 type Principal struct {
 	UserID   uuid.UUID // zero for an API key
 	APIKeyID uuid.UUID // zero for a session
-	TenantID uuid.UUID // the tenant this request acts in (always set under /api/v1/)
+	TenantID uuid.UUID // the tenant this request acts in (always set under /api/v1/ module routes)
 	Role     Role      // the principal's role in TenantID
 }
 
-type contextKey struct{}
+// IsUser reports whether p is a signed-in user.
+func (p Principal) IsUser() bool { return p.UserID != uuid.Nil }
 
-// FromContext returns the principal carried by ctx, if any.
-func FromContext(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(contextKey{}).(Principal)
-	return p, ok
+// IsAPIKey reports whether p is an API key.
+func (p Principal) IsAPIKey() bool { return p.APIKeyID != uuid.Nil }
+
+type principalKey struct{}
+
+// WithPrincipal returns a copy of ctx carrying p (the auth middleware does
+// this for every request; tests and jobs call it directly).
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// WithPrincipal returns a copy of ctx carrying p. The authentication
-// middleware uses it for requests; tests and job workers use it directly.
-func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, contextKey{}, p)
+// FromContext returns the principal of ctx, if any.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok && (p.IsUser() || p.IsAPIKey())
 }
 
 // Require returns middleware that lets a request through only when its
-// principal's role is min or above: 401 unauthenticated without a principal,
-// 403 forbidden below min.
+// principal's role in the request's tenant is min or above: without a
+// principal it answers 401 unauthenticated, below min 403 forbidden.
 func Require(min Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, ok := FromContext(r.Context())
-			switch {
-			case !ok:
-				httpx.Error(w, r, http.StatusUnauthorized, "unauthenticated", "this request needs a signed-in user or an API key")
-			case rank(p.Role) == 0 || rank(p.Role) < rank(min):
-				httpx.Error(w, r, http.StatusForbidden, "forbidden", "this action needs the "+string(min)+" role or above")
-			default:
-				next.ServeHTTP(w, r)
-			}
-		})
+		return &requireRole{min: min, next: next}
 	}
+}
+
+type requireRole struct {
+	min  Role
+	next http.Handler
+}
+
+func (h *requireRole) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p, ok := FromContext(r.Context())
+	switch {
+	case !ok:
+		unauthenticated(w, r)
+	case !p.Role.AtLeast(h.min):
+		httpx.Error(w, r, http.StatusForbidden, "forbidden", "this needs the "+string(h.min)+" role in the tenant")
+	default:
+		h.next.ServeHTTP(w, r)
+	}
+}
+
+// Unwrap returns the wrapped handler, so that route markers such as
+// ratelimit.Expensive stay visible through Require.
+func (h *requireRole) Unwrap() http.Handler { return h.next }
+
+func unauthenticated(w http.ResponseWriter, r *http.Request) {
+	httpx.Error(w, r, http.StatusUnauthorized, "unauthenticated", "sign in, or send an API key as Authorization: Bearer <key>")
 }

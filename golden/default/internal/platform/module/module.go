@@ -21,6 +21,7 @@ import (
 	"shop/internal/platform/config"
 	"shop/internal/platform/files"
 	"shop/internal/platform/jobs"
+	"shop/internal/platform/ratelimit"
 )
 
 // APIPrefix is the path prefix of every module route: a module named
@@ -41,6 +42,11 @@ type Deps struct {
 	Jobs *jobs.Queue
 	// Files stores files in object storage, described in the files table.
 	Files *files.Service
+	// Limiter marks expensive routes: register
+	// deps.Limiter.Expensive(handler) and each request also counts against
+	// RATE_LIMIT_EXPENSIVE for its user or API key. Nil (in tests) limits
+	// nothing.
+	Limiter *ratelimit.Limiter
 }
 
 // Definition describes one module.
@@ -54,8 +60,10 @@ type Definition struct {
 	// Register adds the module's HTTP handlers to mux, with patterns under
 	// APIPrefix such as "GET /api/v1/orders/{id}", and its job kinds to
 	// deps.Jobs ("orders.export"). The composition root serves mux behind
-	// the tenant-resolving middleware, so every handler finds its tenant in
-	// the request context. It is called once at start-up, by serve and by
+	// the auth middleware, so every handler finds the principal
+	// (auth.FromContext) and its tenant (tenancy.FromContext) in the request
+	// context, and no request without credentials reaches it. Check roles
+	// with auth.Require. It is called once at start-up, by serve and by
 	// worker alike; an error stops the application. May be nil.
 	Register func(mux *http.ServeMux, deps Deps) error
 }

@@ -1,25 +1,20 @@
 package tenancy_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"shop/internal/platform/config"
 	"shop/internal/platform/database/querycount"
 	"shop/internal/platform/httpx"
-	"shop/internal/platform/logging"
 	"shop/internal/platform/tenancy"
 )
 
@@ -66,87 +61,6 @@ func tenantEcho(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.JSON(w, http.StatusOK, map[string]string{"slug": t.Slug, "id": t.ID.String()})
-}
-
-func TestMiddlewareBySubdomain(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 0)
-	cfg := config.Tenancy{Resolution: config.TenantFromSubdomain, Header: "X-Tenant-ID", BaseDomain: "example.com"}
-	var logs bytes.Buffer
-	logger := logging.New(&logs, slog.LevelInfo)
-	h := logging.Middleware(logger)(httpx.WithRequestID(
-		tenancy.Middleware(cfg, tenancy.NewResolver(f.db.AppPool, time.Minute), logger)(http.HandlerFunc(tenantEcho))))
-
-	for _, tc := range []struct {
-		host       string
-		status     int
-		code, slug string // code for errors, slug for 200
-	}{
-		{"tenant-a.example.com", http.StatusOK, "", "tenant-a"},
-		{"TENANT-B.example.com:8443", http.StatusOK, "", "tenant-b"},
-		{"nobody.example.com", http.StatusNotFound, "tenant_not_found", ""},
-		{"not_a_slug.example.com", http.StatusNotFound, "tenant_not_found", ""},
-		{"example.com", http.StatusBadRequest, "tenant_required", ""},
-		{"a.tenant-a.example.com", http.StatusBadRequest, "tenant_required", ""},
-		{"tenant-a.evilexample.com", http.StatusBadRequest, "tenant_required", ""},
-		{"127.0.0.1", http.StatusBadRequest, "tenant_required", ""},
-	} {
-		t.Run(tc.host, func(t *testing.T) {
-			req := httptest.NewRequestWithContext(t.Context(), "GET", "/", nil)
-			req.Host = tc.host
-			// The tenant header must not matter in subdomain mode.
-			req.Header.Set("X-Tenant-ID", "tenant-b")
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			status, header, body := rec.Code, rec.Header(), rec.Body.Bytes()
-			if status != tc.status || header.Get("Content-Type") != "application/json" {
-				t.Fatalf("status %d, Content-Type %q, body %s; want %d JSON", status, header.Get("Content-Type"), body, tc.status)
-			}
-			if tc.status == http.StatusOK {
-				var got map[string]string
-				if err := json.Unmarshal(body, &got); err != nil || got["slug"] != tc.slug {
-					t.Fatalf("handler saw %s (%v), want tenant %s", body, err, tc.slug)
-				}
-				want := f.a.String()
-				if tc.slug == "tenant-b" {
-					want = f.b.String()
-				}
-				if got["id"] != want {
-					t.Errorf("handler saw tenant id %s, want %s", got["id"], want)
-				}
-				return
-			}
-			var eb httpx.ErrorBody
-			if err := json.Unmarshal(body, &eb); err != nil || eb.Error.Code != tc.code || eb.Error.Message == "" {
-				t.Fatalf("error body %s (%v), want code %s", body, err, tc.code)
-			}
-			if id := header.Get(httpx.RequestIDHeader); id == "" || eb.Error.RequestID != id {
-				t.Errorf("error body request_id %q, response header %q", eb.Error.RequestID, id)
-			}
-		})
-	}
-
-	// The tenant reaches the request's log line.
-	if !strings.Contains(logs.String(), `"tenant_id":"`+f.a.String()+`"`) {
-		t.Errorf("no request log line carries tenant_id %s:\n%s", f.a, logs.String())
-	}
-}
-
-func TestMiddlewareAnswers503WhenTheDatabaseIsDown(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 0)
-	pool := f.db.Pool(t, f.db.AppURL, nil)
-	pool.Close()
-	cfg := config.Tenancy{Resolution: config.TenantFromHeader, Header: "X-Tenant-ID"}
-	h := tenancy.Middleware(cfg, tenancy.NewResolver(pool, time.Minute), slog.New(slog.DiscardHandler))(http.HandlerFunc(tenantEcho))
-	req := httptest.NewRequest("GET", "/", nil)
-	req.Header.Set("X-Tenant-ID", "tenant-a")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	var eb httpx.ErrorBody
-	if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || rec.Code != http.StatusServiceUnavailable || eb.Error.Code != "unavailable" || rec.Header().Get("Retry-After") == "" {
-		t.Fatalf("status %d body %s; want 503 unavailable with Retry-After", rec.Code, rec.Body)
-	}
 }
 
 func TestRequireWithoutMiddleware(t *testing.T) {

@@ -57,7 +57,7 @@ func FuzzAPI(f *testing.F) {
 		if err != nil || !validHeaderValue(contentType) {
 			return // not a request an HTTP client can send
 		}
-		req.Header.Set("X-Tenant-ID", "tenant-a")
+		e.as(req, "tenant-a")
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}
@@ -98,7 +98,7 @@ func FuzzCursor(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set("X-Tenant-ID", "tenant-a")
+		e.as(req, "tenant-a")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatalf("GET %s: %v", target, err)

@@ -36,7 +36,13 @@ type Config struct {
 	Jobs   Jobs   `envPrefix:"JOBS_"`
 	Blob   Blob   `envPrefix:"BLOB_"`
 	Upload Upload `envPrefix:"UPLOAD_"`
-	Redis  Redis  `envPrefix:"REDIS_"`
+	// Identity: sessions, sign-in, rate limits. Types and cross-checks
+	// live in identity.go.
+	Redis          Redis      `envPrefix:"REDIS_"`
+	Session        Session    `envPrefix:"SESSION_"`
+	OIDC           OIDC       `envPrefix:"OIDC_"`
+	RateLimit      RateLimits `envPrefix:"RATE_LIMIT_"`
+	TrustedProxies Proxies    `env:"TRUSTED_PROXIES" envDefault:"" desc:"Proxies and load balancers whose X-Forwarded-For header is believed for the client IP address; empty trusts none."`
 }
 
 // HTTP configures the HTTP server.
@@ -188,6 +194,7 @@ func (c *Config) validate(values map[string]string, failed map[string]bool) []Pr
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(c.PublicURL, "/") {
 		add("PUBLIC_URL", "must be an absolute http or https URL without a trailing slash", "a URL such as https://api.example.com")
 	}
+	problems = append(problems, c.identityProblems(values, failed)...)
 	if c.HTTP.Addr == "" {
 		add("HTTP_ADDR", "must not be empty", "host:port or :port, e.g. :8080")
 	}

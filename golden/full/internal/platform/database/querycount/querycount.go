@@ -111,13 +111,19 @@ func (m *Metrics) Exceeded(route string) prometheus.Counter {
 func Middleware(budget int, logger *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c := new(Counter)
-			ctx := WithCounter(r.Context(), c)
+			// A request already counted (by a test measuring the whole
+			// request) keeps its counter.
+			inner := r
+			c := FromContext(r.Context())
+			if c == nil {
+				c = new(Counter)
+				inner = r.WithContext(WithCounter(r.Context(), c))
+			}
+			before := c.Count()
 			// The mux records the matched pattern on the request it is
 			// given, so read it from that request after it returns.
-			inner := r.WithContext(ctx)
 			next.ServeHTTP(w, inner)
-			if n := c.Count(); n > budget {
+			if n := c.Count() - before; n > budget {
 				route := inner.Pattern
 				if route == "" {
 					route = "unmatched"

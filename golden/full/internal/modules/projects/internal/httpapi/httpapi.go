@@ -1,6 +1,8 @@
 // Package httpapi serves the projects API as JSON under
 // /api/v1/projects. The tenant comes from the request context, where the
-// platform's tenancy middleware put it.
+// platform's auth middleware put it after checking that the request's
+// principal belongs to it. Members of the tenant read; admins and owners
+// write.
 package httpapi
 
 import (
@@ -12,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/acme/acme/internal/modules/projects/internal/domain"
+	"github.com/acme/acme/internal/platform/auth"
 	"github.com/acme/acme/internal/platform/httpx"
 	"github.com/acme/acme/internal/platform/tenancy"
 )
@@ -30,15 +33,17 @@ func New(svc domain.Service, logger *slog.Logger) *Handler {
 	return &Handler{svc: svc, logger: logger}
 }
 
-// Register adds the routes to mux.
+// Register adds the routes to mux: reads need the member role in the
+// tenant, writes the admin role (owners have both).
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST "+Prefix, h.create)
-	mux.HandleFunc("GET "+Prefix, h.list)
-	mux.HandleFunc("GET "+Prefix+"/{id}", h.get)
-	mux.HandleFunc("PATCH "+Prefix+"/{id}", h.update)
-	mux.HandleFunc("DELETE "+Prefix+"/{id}", h.delete)
-	mux.HandleFunc("POST "+Prefix+"/{id}/notes", h.addNote)
-	mux.HandleFunc("GET "+Prefix+"/{id}/notes", h.listNotes)
+	read, write := auth.Require(auth.RoleMember), auth.Require(auth.RoleAdmin)
+	mux.Handle("POST "+Prefix, write(http.HandlerFunc(h.create)))
+	mux.Handle("GET "+Prefix, read(http.HandlerFunc(h.list)))
+	mux.Handle("GET "+Prefix+"/{id}", read(http.HandlerFunc(h.get)))
+	mux.Handle("PATCH "+Prefix+"/{id}", write(http.HandlerFunc(h.update)))
+	mux.Handle("DELETE "+Prefix+"/{id}", write(http.HandlerFunc(h.delete)))
+	mux.Handle("POST "+Prefix+"/{id}/notes", write(http.HandlerFunc(h.addNote)))
+	mux.Handle("GET "+Prefix+"/{id}/notes", read(http.HandlerFunc(h.listNotes)))
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
