@@ -264,7 +264,7 @@ func (g *Generator) New(ctx context.Context, opts Options) (*Result, error) {
 		{run: (*newRun).open},            // lock the target, or stage a new tree beside it
 		{run: (*newRun).checkOverwrites}, // nothing in the way, no symlink out of the tree
 		{name: func(r *newRun) string { return "write " + r.opts.Dir }, progress: true, run: (*newRun).write},
-		{name: named[newRun]("git init and first commit"), progress: true, run: (*newRun).gitCommit},
+		{name: named[newRun]("git init and first commit"), progress: true, skip: func(r *newRun) bool { return r.opts.NoGit }, run: (*newRun).gitCommit},
 		{run: (*newRun).publish}, // one rename of the staged tree, or the transaction's commit
 		{run: (*newRun).verify},  // go build, vet, test
 	})
@@ -357,9 +357,6 @@ func (r *newRun) write(ctx context.Context) error {
 // gitCommit makes the first commit: inside the staging directory for a new
 // tree, so the tree appears with its history or not at all.
 func (r *newRun) gitCommit(context.Context) error {
-	if r.opts.NoGit {
-		return nil
-	}
 	var err error
 	r.res.Commit, err = GitInit(r.gitDir(), fmt.Sprintf("Generate %s with saasgen %s", r.opts.Name, r.g.Version), r.commitPaths)
 	return err

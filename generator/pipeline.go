@@ -18,9 +18,12 @@ import (
 
 // step is one named stage of a pipeline over the state S. A step with
 // progress set is shown while it runs (the long ones); the others are quick.
+// A step whose skip reports true is neither run nor shown (git steps with
+// --no-git).
 type step[S any] struct {
 	name     func(*S) string
 	progress bool
+	skip     func(*S) bool
 	run      func(*S, context.Context) error // a method expression: (*newRun).render
 }
 
@@ -34,6 +37,9 @@ func runSteps[S any](ctx context.Context, p Progress, s *S, steps []step[S]) err
 	for _, st := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if st.skip != nil && st.skip(s) {
+			continue
 		}
 		var err error
 		if st.progress {
