@@ -33,14 +33,14 @@ var clashRefused = []string{
 // templates, refuses: each one's identifiers collide with generated ones.
 var clashMoreRefused = []string{
 	"tenant", "validation_errors", "base", "services", "build", "logger", "page", "svc", "note", "created",
-	"mux", "db", "after", "names", "item", "got", "mine", "e", "t",
+	"mux", "db", "after", "names", "item", "got", "logging", "e", "t",
 }
 
 // clashMoreAccepted are names close to identifiers of the generated code
 // (platform package names, imports, locals) that the rule accepts: the
 // project with all of them compiles (TestClashAcceptedNamesCompile).
 var clashMoreAccepted = []string{
-	"store", "domain", "httpapi", "logging", "metrics", "httpx", "catalog", "database", "tenants_list",
+	"store", "domain", "httpapi", "mine", "metrics", "httpx", "catalog", "database", "tenants_list",
 	"list_params", "validators", "migration_files", "stores", "handlers", "pgx", "pgconn", "embed", "apis",
 	"api_errors", "envs", "notes_list", "inputs", "patches", "errs", "ids", "builds", "news", "handler",
 	"resolver", "cfg", "parts", "args", "more", "tt", "installed_modules",

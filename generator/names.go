@@ -38,14 +38,6 @@ var reservedNames = map[string]string{
 	"api":        "/api is the route prefix of every module",
 	"deploy":     "deploy/ holds the deployment manifests",
 	"saasgen":    "it is this tool's name",
-
-	// Identity: platform tables and routes of /api/v1/.
-	"users":       "the platform owns the users table",
-	"memberships": "the platform owns the memberships table",
-	"members":     "/api/v1/members is the identity API",
-	"api_keys":    "the platform owns the api_keys table (/api/v1/api-keys)",
-	"sessions":    "the platform may own the sessions table",
-	"me":          "/api/v1/me is the identity API",
 }
 
 // goPredeclared are identifiers a package name must not shadow.

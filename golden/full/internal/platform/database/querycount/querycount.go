@@ -128,7 +128,7 @@ func Middleware(budget int, logger *slog.Logger, m *Metrics) func(http.Handler) 
 				if route == "" {
 					route = "unmatched"
 				}
-				logger.WarnContext(ctx, "query budget exceeded",
+				logger.WarnContext(inner.Context(), "query budget exceeded",
 					"route", route, "queries", n, "budget", budget)
 				m.Exceeded(route).Inc()
 			}
