@@ -160,7 +160,7 @@ func NewMigrator(owner *pgx.ConnConfig, fsys fs.FS, logger *slog.Logger) (*Migra
 	db := stdlib.OpenDB(*owner)
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	opts := []goose.ProviderOption{
@@ -173,7 +173,7 @@ func NewMigrator(owner *pgx.ConnConfig, fsys fs.FS, logger *slog.Logger) (*Migra
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, opts...)
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	return &Migrator{db: db, provider: p}, nil
