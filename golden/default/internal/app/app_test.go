@@ -48,8 +48,8 @@ func get(t *testing.T, h http.Handler, path string) (*http.Response, []byte) {
 	return res, body
 }
 
-// readyz returns the status and the body of a's /readyz.
-func readyz(t *testing.T, a *App) (int, httpx.Status) {
+// readyzStatus returns the status and the body of a's /readyz.
+func readyzStatus(t *testing.T, a *App) (int, httpx.Status) {
 	t.Helper()
 	res, body := get(t, a.Handler, "/readyz")
 	var st httpx.Status
@@ -69,12 +69,12 @@ func TestReadyzNamesEachFailedDependency(t *testing.T) {
 	rd := redistest.New(t)
 	redisEnv := []string{"REDIS_URL=" + rd.Config.URL, "REDIS_KEY_PREFIX=" + rd.Config.KeyPrefix}
 	a := newTestApp(t, db.AppURL, redisEnv...)
-	if code, st := readyz(t, a); code != 200 || st.Status != "ok" {
+	if code, st := readyzStatus(t, a); code != 200 || st.Status != "ok" {
 		t.Fatalf("/readyz = %d %+v, want 200 ok", code, st)
 	}
 	failed := func(name string, a *App, want ...string) {
 		t.Helper()
-		code, st := readyz(t, a)
+		code, st := readyzStatus(t, a)
 		if code != 503 || st.Status != "unavailable" || !slices.Equal(st.Failed, want) {
 			t.Errorf("%s: /readyz = %d %+v, want 503 unavailable naming %v", name, code, st, want)
 		}

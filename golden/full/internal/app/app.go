@@ -174,9 +174,9 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	return a.platform(root, httpMetrics), nil
 }
 
-// probes are the routes of the health probes, whose request lines are
+// healthProbes are the routes of the health probes, whose request lines are
 // logged at debug level.
-var probes = []string{"GET /livez", "GET /readyz"}
+var healthProbes = []string{"GET /livez", "GET /readyz"}
 
 // platform wraps root in the middleware every request goes through, from
 // the outside in: the request line (one per request) and its unit of work,
@@ -188,7 +188,7 @@ func (a *App) platform(root *http.ServeMux, m *metrics.HTTP) http.Handler {
 	h = httpx.WithRequestID(h)
 	h = a.Telemetry.Middleware(h)
 	h = m.Middleware(h)
-	return logging.Middleware(a.Logger, probes...)(h)
+	return logging.Middleware(a.Logger, healthProbes...)(h)
 }
 
 // readiness lists what /readyz checks: every dependency the application
