@@ -50,8 +50,6 @@ type Options struct {
 	// on; nil means os.LookupEnv. The SDK itself reads the process
 	// environment for the rest.
 	LookupEnv func(string) (string, bool)
-	// SentryTransport replaces Sentry's HTTP transport (tests).
-	SentryTransport sentry.Transport
 }
 
 // Telemetry holds the tracer provider and the Sentry hub of the process.
@@ -84,7 +82,6 @@ func Start(ctx context.Context, opts Options) (*Telemetry, error) {
 			Dsn:         opts.SentryDSN,
 			Environment: opts.Environment,
 			ServerName:  opts.Service,
-			Transport:   opts.SentryTransport,
 			// Never collect cookies, headers, bodies, IP addresses or query
 			// strings: the events carry only what the reporter puts in them.
 			DataCollection: noDataCollection(),
