@@ -42,7 +42,7 @@ type journal struct {
 
 type journalEntry struct {
 	Path    string `json:"path"`
-	Existed bool   `json:"existed"` // the target existed: its old content is kept as Path+OldSuffix
+	Existed bool   `json:"existed"`           // the target existed: its old content is kept as Path+OldSuffix
 	Removed bool   `json:"removed,omitempty"` // the target is removed: nothing is swapped in
 }
 
