@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/saasgen/saasgen/generator/history"
 )
 
 // GoVersion is the go directive of generated projects.
@@ -48,12 +50,28 @@ func (d ProjectData) Choice(key string) string {
 
 // ModuleData is what the module tree's templates see as dot.
 type ModuleData struct {
-	Project   ProjectData
-	Mod       Names
-	Migration int // goose version of the module's migration
-	// MigrationPrefix is Migration as the file name prefix: zero-padded to
-	// five digits, longer when needed (a project with timestamp versions).
+	Project ProjectData
+	Mod     Names
+	// Migrations are the goose versions of the module's migrations by key
+	// (see Allocations); a migration template names its file with
+	// {{.MigrationVersion "key"}}.
+	Migrations map[string]int
+	// Migration and MigrationPrefix are the version of the create migration,
+	// as a number and as the file name prefix: the trees before migration
+	// keys name their one migration with them.
+	Migration       int
 	MigrationPrefix string
+}
+
+// MigrationVersion returns the version allocated to the module's migration
+// key as a file name prefix: zero-padded to five digits, longer when needed
+// (a project with timestamp versions).
+func (d ModuleData) MigrationVersion(key string) (string, error) {
+	v, ok := d.Migrations[key]
+	if !ok {
+		return "", fmt.Errorf("module %s has no version allocated for its migration %q", d.Mod.Raw, key)
+	}
+	return fmt.Sprintf("%05d", v), nil
 }
 
 // Choice returns the project's value of the backend key.
@@ -65,8 +83,12 @@ type Generator struct {
 	Templates fs.FS  // with project/ and module/ trees
 	Version   string // saasgen version recorded in saasgen.yaml
 	Progress  Progress
+	// History is the template history upgrade renders bases from; nil is
+	// the one compiled into the binary.
+	History *history.Store
 
 	parseOnce sync.Once
+	revs      revisions
 	project   *TemplateSet
 	module    *TemplateSet
 	parseErr  error
@@ -80,9 +102,31 @@ func (g *Generator) Parse() error {
 		if g.parseErr != nil {
 			return
 		}
-		g.module, g.parseErr = ParseTemplates(g.Templates, ModuleTree)
+		if g.module, g.parseErr = ParseTemplates(g.Templates, ModuleTree); g.parseErr != nil {
+			return
+		}
+		g.parseErr = g.parseCurrent()
 	})
 	return g.parseErr
+}
+
+// parseCurrent registers the Generator's own templates as a revision.
+func (g *Generator) parseCurrent() error {
+	tree, err := history.ReadTree(g.Templates, ProjectTree, ModuleTree)
+	if err != nil {
+		return err
+	}
+	st, err := g.history()
+	if err != nil {
+		return err
+	}
+	cur := &templateRevision{Revision: history.Revision{ID: history.TreeID(tree), GoVersion: GoVersion}, project: g.project, module: g.module}
+	if cur.keys, err = migrationKeys(st, cur.ID, g.module); err != nil {
+		return err
+	}
+	g.revs.current = cur.ID
+	g.revs.parsed = map[string]*templateRevision{cur.ID: cur}
+	return nil
 }
 
 func (g *Generator) projectData(a Answers) ProjectData {
@@ -111,44 +155,50 @@ func (g *Generator) RenderContext(ctx context.Context, opts Options) ([]File, er
 	return g.render(ctx, opts)
 }
 
-// render renders validated options.
+// render renders validated options: with the current templates, or with
+// the revision opts.Revision names.
 func (g *Generator) render(ctx context.Context, opts Options) ([]File, error) {
 	if err := g.Parse(); err != nil {
 		return nil, err
 	}
-	data := g.projectData(opts.Answers)
-	files, err := g.project.Render(data)
+	id := opts.Revision
+	if id == "" {
+		id = g.revs.current
+	}
+	rev, err := g.revision(id)
 	if err != nil {
 		return nil, err
 	}
-	mfiles, err := g.renderModules(ctx, data, migrationAfter(files))
+	alloc, err := g.newAllocations(rev, opts.Answers)
 	if err != nil {
 		return nil, err
 	}
-	seen := make(map[string]bool, len(files))
-	for _, f := range files {
-		seen[f.Path] = true
+	files, err := g.renderRevision(ctx, rev, opts.Answers, alloc)
+	if err != nil {
+		return nil, err
 	}
-	for i, mf := range mfiles {
-		for _, f := range mf {
-			if seen[f.Path] {
-				return nil, fmt.Errorf("module %s renders %s, which another tree renders too", data.Modules[i].Raw, f.Path)
-			}
-			seen[f.Path] = true
-		}
-		files = append(files, mf...)
-	}
-	m := Manifest{Schema: ManifestSchema, SaasgenVersion: g.Version, Answers: opts.Answers, Owned: ownedHashes(files)}
+	m := Manifest{Schema: ManifestSchema, SaasgenVersion: g.Version, Templates: rev.ID, Answers: opts.Answers, Migrations: alloc, Owned: ownedHashes(files)}
 	files = append(files, File{Path: ManifestFile, Content: m.Marshal(), Mode: 0o644})
 	sortFiles(files)
 	return files, nil
 }
 
-// renderModules renders the module tree of every module of data, in
+// newAllocations allocates the migration versions of a new project's
+// modules: the first after the migrations of the project tree.
+func (g *Generator) newAllocations(rev *templateRevision, a Answers) (Allocations, error) {
+	files, err := rev.project.Render(g.projectData(a))
+	if err != nil {
+		return nil, err
+	}
+	alloc, _ := Allocations(nil).allocate(a.Modules, rev.keys, migrationAfter(files))
+	return alloc, nil
+}
+
+// renderModules renders the module tree set for every module of data, in
 // parallel (go/format is most of the cost, and it is the same for each
-// module), module i taking migration version first+i. It stops at ctx's
-// cancellation.
-func (g *Generator) renderModules(ctx context.Context, data ProjectData, first int) ([][]File, error) {
+// module), with the migration versions alloc records for it. It stops at
+// ctx's cancellation.
+func renderModules(ctx context.Context, set *TemplateSet, data ProjectData, alloc Allocations) ([][]File, error) {
 	out := make([][]File, len(data.Modules))
 	errs := make([]error, len(data.Modules))
 	var next atomic.Int64
@@ -160,12 +210,9 @@ func (g *Generator) renderModules(ctx context.Context, data ProjectData, first i
 					return
 				}
 				mod := data.Modules[i]
-				files, err := g.module.Render(newModuleData(data, mod, first+i))
-				switch {
-				case err != nil:
+				files, err := set.Render(newModuleData(data, mod, alloc[mod.Raw]))
+				if err != nil {
 					errs[i] = fmt.Errorf("module %s: %w", mod.Raw, err)
-				case migrationAfter(files) > first+i+1:
-					errs[i] = fmt.Errorf("module %s: the module tree renders more than one migration; each module has one version", mod.Raw)
 				}
 				out[i] = files
 			}
@@ -180,8 +227,9 @@ func (g *Generator) renderModules(ctx context.Context, data ProjectData, first i
 
 var migrationRE = regexp.MustCompile(`(^|/)migrations/(\d+)_[^/]*\.sql$`)
 
-func newModuleData(project ProjectData, mod Names, migration int) ModuleData {
-	return ModuleData{Project: project, Mod: mod, Migration: migration, MigrationPrefix: fmt.Sprintf("%05d", migration)}
+func newModuleData(project ProjectData, mod Names, versions map[string]int) ModuleData {
+	create := versions["create"]
+	return ModuleData{Project: project, Mod: mod, Migrations: versions, Migration: create, MigrationPrefix: fmt.Sprintf("%05d", create)}
 }
 
 // NextMigration returns the goose version after the highest one among paths
