@@ -166,6 +166,10 @@ func (g *Generator) render(ctx context.Context, opts Options) ([]File, error) {
 		id = g.revs.current
 	}
 	rev, err := g.revision(id)
+	var unknown *UnknownRevisionError
+	if errors.As(err, &unknown) {
+		return nil, invalid("template revision", id, "is not in this saasgen's template history")
+	}
 	if err != nil {
 		return nil, err
 	}
