@@ -344,10 +344,10 @@ func (r *upgradeRun) plan(context.Context) error {
 			if owned {
 				outcome = OutcomeOwned
 			}
-		case inTheirs && inBase && bytes.Equal(b.Content, t.Content):
-			outcome = OutcomeKept
 		case inTheirs && owned:
 			outcome, write = OutcomeOwnedEdited, &t
+		case inTheirs && inBase && bytes.Equal(b.Content, t.Content):
+			outcome = OutcomeKept
 		case inTheirs && (merge.IsBinary(ours) || merge.IsBinary(t.Content)):
 			outcome = OutcomeBinaryConflict
 			write = &File{Path: p + TheirsSuffix, Content: t.Content, Mode: t.Mode}

@@ -33,6 +33,19 @@ var currentRevision = func() string {
 	return history.TreeID(tree)
 }()
 
+// legacyRevision is the template revision of projects that record none.
+var legacyRevision = func() string {
+	st, err := history.Embedded()
+	if err != nil {
+		panic(err)
+	}
+	rev, ok := st.Legacy()
+	if !ok {
+		panic("no legacy template revision")
+	}
+	return rev.ID
+}()
+
 func TestMain(m *testing.M) {
 	if os.Getenv(runAsSaasgen) == "1" {
 		os.Exit(run(testVersion))
@@ -74,6 +87,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GIT_COMMITTER_EMAIL", "script@example.com")
 			// The current template revision, which saasgen.yaml records.
 			env.Setenv("TEMPLATES", currentRevision)
+			// The legacy revision: what saasgen generated before it recorded
+			// revisions (upgrade scripts start from it).
+			env.Setenv("LEGACY", legacyRevision)
 			// saasgen verify runs the go command: give it the caches and
 			// module proxy of the host so nothing is downloaded twice.
 			for k, v := range goEnv {
