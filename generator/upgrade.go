@@ -119,12 +119,12 @@ func (g *Generator) Upgrade(ctx context.Context, opts UpgradeOptions) (*UpgradeR
 	r := &upgradeRun{tree: tree{g: g, progress: g.Progress}, opts: opts}
 	err := runSteps(ctx, g.Progress, r, []step[upgradeRun]{
 		{run: (*upgradeRun).findProject},  // saasgen.yaml beside the go.mod of the module holding opts.Dir
+		{run: (*upgradeRun).lock},         // the project lock; a dead run's transaction recovered (not for --check, --dry-run)
 		{run: (*upgradeRun).readManifest}, // refuses a newer saasgen or schema
 		{run: (*upgradeRun).revisions},    // the base revision (recorded, legacy or --base-revision) and the current one
 		{run: (*upgradeRun).answers},      // recorded answers, --set, defaults; validated as new validates
 		{run: (*upgradeRun).check},        // --check stops here
 		{run: (*upgradeRun).clean},        // refuses a dirty tree unless --allow-dirty
-		{run: (*upgradeRun).lock},         // the project lock; a dead run's transaction recovered
 		{name: named[upgradeRun]("render base and current templates"), progress: true, run: (*upgradeRun).render},
 		{run: (*upgradeRun).plan},   // three-way merge of every file
 		{run: (*upgradeRun).dryRun}, // --dry-run stops here
@@ -272,7 +272,7 @@ func (r *upgradeRun) clean(context.Context) error {
 }
 
 func (r *upgradeRun) lock(ctx context.Context) error {
-	if !r.opts.DryRun {
+	if !r.opts.DryRun && !r.opts.Check {
 		return r.lockTree(ctx)
 	}
 	if _, err := os.Lstat(filepath.Join(r.root, fsx.JournalFile)); err == nil {
