@@ -141,7 +141,7 @@ func (r *addRun) plan(context.Context) error {
 	if err != nil {
 		return err
 	}
-	alloc, _ := recordedAllocations(r.root, r.man).allocate(after.Modules, rev.keys, NextMigration(paths))
+	alloc, _ := recordedAllocations(r.root, r.man).allocate(after.Modules, rev.keys, nextModuleMigration(paths))
 	owned, err := r.g.ownedChanges(r.root, r.man, after, rev, alloc)
 	if err != nil {
 		return err

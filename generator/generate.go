@@ -52,26 +52,16 @@ func (d ProjectData) Choice(key string) string {
 type ModuleData struct {
 	Project ProjectData
 	Mod     Names
-	// Migrations are the goose versions of the module's migrations by key
-	// (see Allocations); a migration template names its file with
-	// {{.MigrationVersion "key"}}.
-	Migrations map[string]int
+	// Versions are the goose versions of the module's migrations by key
+	// (see Allocations), as file name prefixes: zero-padded to five digits,
+	// longer when needed. A migration template names its file with
+	// {{.Versions.key}}.
+	Versions map[string]string
 	// Migration and MigrationPrefix are the version of the create migration,
-	// as a number and as the file name prefix: the trees before migration
-	// keys name their one migration with them.
+	// as a number and as the file name prefix: its template has named its
+	// file with {{.MigrationPrefix}} since before migration keys.
 	Migration       int
 	MigrationPrefix string
-}
-
-// MigrationVersion returns the version allocated to the module's migration
-// key as a file name prefix: zero-padded to five digits, longer when needed
-// (a project with timestamp versions).
-func (d ModuleData) MigrationVersion(key string) (string, error) {
-	v, ok := d.Migrations[key]
-	if !ok {
-		return "", fmt.Errorf("module %s has no version allocated for its migration %q", d.Mod.Raw, key)
-	}
-	return fmt.Sprintf("%05d", v), nil
 }
 
 // Choice returns the project's value of the backend key.
@@ -188,13 +178,13 @@ func (g *Generator) render(ctx context.Context, opts Options) ([]File, error) {
 }
 
 // newAllocations allocates the migration versions of a new project's
-// modules: the first after the migrations of the project tree.
+// modules: the module sequence from 1 (the platform has its own), or for
+// the legacy revision as saasgen numbered them then.
 func (g *Generator) newAllocations(rev *templateRevision, a Answers) (Allocations, error) {
-	files, err := rev.project.Render(g.projectData(a))
-	if err != nil {
-		return nil, err
+	if rev.Legacy {
+		return legacyAllocations("", a.Modules), nil
 	}
-	alloc, _ := Allocations(nil).allocate(a.Modules, rev.keys, migrationAfter(files))
+	alloc, _ := Allocations(nil).allocate(a.Modules, rev.keys, 1)
 	return alloc, nil
 }
 
@@ -232,8 +222,12 @@ func renderModules(ctx context.Context, set *TemplateSet, data ProjectData, allo
 var migrationRE = regexp.MustCompile(`(^|/)migrations/(\d+)_[^/]*\.sql$`)
 
 func newModuleData(project ProjectData, mod Names, versions map[string]int) ModuleData {
+	prefixes := make(map[string]string, len(versions))
+	for k, v := range versions {
+		prefixes[k] = fmt.Sprintf("%05d", v)
+	}
 	create := versions["create"]
-	return ModuleData{Project: project, Mod: mod, Migrations: versions, Migration: create, MigrationPrefix: fmt.Sprintf("%05d", create)}
+	return ModuleData{Project: project, Mod: mod, Versions: prefixes, Migration: create, MigrationPrefix: fmt.Sprintf("%05d", create)}
 }
 
 // NextMigration returns the goose version after the highest one among paths
@@ -251,13 +245,20 @@ func NextMigration(paths []string) int {
 	return highest + 1
 }
 
-// migrationAfter is NextMigration of the paths of files.
-func migrationAfter(files []File) int {
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = f.Path
+// PlatformMigrationDir holds the platform's migrations, a goose sequence of
+// their own; every other migrations directory is the modules' sequence.
+const PlatformMigrationDir = "internal/platform/database/migrations"
+
+// nextModuleMigration is NextMigration of the modules' sequence: the paths
+// outside the platform's migrations.
+func nextModuleMigration(paths []string) int {
+	var mods []string
+	for _, p := range paths {
+		if !strings.HasPrefix(p, PlatformMigrationDir+"/") {
+			mods = append(mods, p)
+		}
 	}
-	return NextMigration(paths)
+	return NextMigration(mods)
 }
 
 // mergeFiles adds extra to files, replacing files with the same path, and

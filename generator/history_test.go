@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/saasgen/saasgen/generator/history"
@@ -77,4 +78,43 @@ func landRevision(t *testing.T) {
 		t.Fatalf("landed template revision %s; run the test again without SAASGEN_UPDATE", id)
 	}
 	t.Logf("template revision %s is in the history already", id)
+}
+
+// TestMigrationTemplatesAppendOnly pins that no released migration template
+// changes or goes: a project's database has applied it, and goose never
+// applies a changed migration again. A change to the schema is a new
+// migration template (the platform's: the next version in its directory;
+// a module's: a new key, {{.Versions.key}}, allocated when a project gets
+// it).
+func TestMigrationTemplatesAppendOnly(t *testing.T) {
+	st, err := history.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := history.ReadTree(templates.FS, ProjectTree, ModuleTree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, rev := range st.Revisions() {
+		tree, err := st.Manifest(rev.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, hash := range tree {
+			if !strings.Contains(p, "/migrations/") {
+				continue
+			}
+			checked++
+			switch data, ok := current[p]; {
+			case !ok:
+				t.Errorf("%s, released in template revision %s, is gone: a migration is never removed or renamed", p, rev.ID)
+			case history.Hash(data) != hash:
+				t.Errorf("%s changed since template revision %s: databases have applied it; restore it and put the change in a new migration", p, rev.ID)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("the history has no migration templates")
+	}
 }

@@ -113,10 +113,10 @@ func (g *Generator) legacyRevision() (string, error) {
 }
 
 // Module migration templates name their version in their file name:
-// {{.MigrationVersion "KEY"}}_what.sql.tmpl, or {{.MigrationPrefix}} in the
-// trees before keys (the key "create").
+// {{.Versions.KEY}}_what.sql.tmpl, or {{.MigrationPrefix}} (the key
+// "create", the one migration of the trees before keys).
 var (
-	migrationKeyRE    = regexp.MustCompile(`\{\{\s*\.MigrationVersion\s+"([a-z0-9_]+)"\s*\}\}`)
+	migrationKeyRE    = regexp.MustCompile(`\{\{\s*\.Versions\.([a-z0-9_]+)\s*\}\}`)
 	migrationPrefixRE = regexp.MustCompile(`\{\{\s*\.MigrationPrefix\s*\}\}`)
 )
 

@@ -233,7 +233,7 @@ func (r *upgradeRun) answers(context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.alloc, _ = r.baseAlloc.allocate(r.newAns.Modules, r.cur.keys, NextMigration(paths))
+	r.alloc, _ = r.baseAlloc.allocate(r.newAns.Modules, r.cur.keys, nextModuleMigration(paths))
 	r.res.Behind = r.base.ID != r.cur.ID || r.man.Templates == "" || len(r.res.Defaulted) > 0 || len(r.res.Set) > 0
 	return nil
 }

@@ -7,9 +7,6 @@ CREATE TABLE projects (
     tenant_id   uuid        NOT NULL REFERENCES tenants (id),
     name        text        NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     description text        NOT NULL DEFAULT '' CHECK (length(description) <= 2000),
-    -- The number of notes, kept by the trigger below, so that a page shows
-    -- it without counting anything.
-    notes_count integer     NOT NULL DEFAULT 0,
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
     -- Target of the notes' composite foreign key, which keeps a note in the
@@ -44,28 +41,6 @@ CREATE POLICY tenant_isolation ON project_notes
     USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
 
--- Keeps projects.notes_count equal to the number of notes, whoever
--- writes them: once per statement, for all the rows it inserted or deleted
--- (notes never move to another project). It runs as the writer, under
--- row-level security like the write itself.
--- +goose StatementBegin
-CREATE FUNCTION project_notes_count() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE projects i
-    SET notes_count = i.notes_count + CASE TG_OP WHEN 'INSERT' THEN c.n ELSE -c.n END
-    FROM (SELECT tenant_id, project_id, count(*) AS n FROM changed GROUP BY 1, 2) c
-    WHERE i.tenant_id = c.tenant_id AND i.id = c.project_id;
-    RETURN NULL;
-END
-$$;
--- +goose StatementEnd
-
-CREATE TRIGGER project_notes_inserted AFTER INSERT ON project_notes
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION project_notes_count();
-CREATE TRIGGER project_notes_deleted AFTER DELETE ON project_notes
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION project_notes_count();
-
 -- +goose Down
 DROP TABLE project_notes;
 DROP TABLE projects;
-DROP FUNCTION project_notes_count();

@@ -7,9 +7,6 @@ CREATE TABLE billing (
     tenant_id   uuid        NOT NULL REFERENCES tenants (id),
     name        text        NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     description text        NOT NULL DEFAULT '' CHECK (length(description) <= 2000),
-    -- The number of notes, kept by the trigger below, so that a page shows
-    -- it without counting anything.
-    notes_count integer     NOT NULL DEFAULT 0,
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
     -- Target of the notes' composite foreign key, which keeps a note in the
@@ -44,28 +41,6 @@ CREATE POLICY tenant_isolation ON billing_notes
     USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
 
--- Keeps billing.notes_count equal to the number of notes, whoever
--- writes them: once per statement, for all the rows it inserted or deleted
--- (notes never move to another billing). It runs as the writer, under
--- row-level security like the write itself.
--- +goose StatementBegin
-CREATE FUNCTION billing_notes_count() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE billing i
-    SET notes_count = i.notes_count + CASE TG_OP WHEN 'INSERT' THEN c.n ELSE -c.n END
-    FROM (SELECT tenant_id, billing_id, count(*) AS n FROM changed GROUP BY 1, 2) c
-    WHERE i.tenant_id = c.tenant_id AND i.id = c.billing_id;
-    RETURN NULL;
-END
-$$;
--- +goose StatementEnd
-
-CREATE TRIGGER billing_notes_inserted AFTER INSERT ON billing_notes
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION billing_notes_count();
-CREATE TRIGGER billing_notes_deleted AFTER DELETE ON billing_notes
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION billing_notes_count();
-
 -- +goose Down
 DROP TABLE billing_notes;
 DROP TABLE billing;
-DROP FUNCTION billing_notes_count();
