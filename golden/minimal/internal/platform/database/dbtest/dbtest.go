@@ -136,7 +136,7 @@ func (db *DB) Pool(t testing.TB, connURL string, configure func(*pgxpool.Config)
 	if configure != nil {
 		configure(pc)
 	}
-	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
+	pool, err := pgxpool.NewWithConfig(t.Context(), pc)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
