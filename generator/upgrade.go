@@ -262,8 +262,6 @@ func (r *upgradeRun) render(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("rendering the base (revision %s): %w", r.base.ID, err)
 	}
-	// The base allocation may lack keys of the base revision (a manifest
-	// of the legacy schema): allocate them as the templates then did.
 	theirs, err := r.g.renderRevision(ctx, r.cur, r.newAns, r.alloc)
 	if err != nil {
 		return err
