@@ -43,9 +43,8 @@ type AddResult struct {
 
 // addRun is the state of the add module pipeline.
 type addRun struct {
-	tree
+	project
 	opts     AddOptions
-	man      *Manifest
 	names    Names
 	modFiles []File // the module tree
 	owned    []File // saasgen-owned files that change, saasgen.yaml included
@@ -65,7 +64,7 @@ type addRun struct {
 // makes) the project as it was. A failed verification keeps the files (and
 // says so) unless opts.Rollback is set.
 func (g *Generator) AddModule(ctx context.Context, opts AddOptions) (*AddResult, error) {
-	r := &addRun{tree: tree{g: g, progress: g.Progress}, opts: opts}
+	r := &addRun{project: project{tree: tree{g: g, progress: g.Progress}, dir: opts.Dir, readOnly: opts.DryRun}, opts: opts}
 	err := runSteps(ctx, g.Progress, r, []step[addRun]{
 		{run: (*addRun).findProject},  // the saasgen.yaml beside the go.mod of the module holding opts.Dir
 		{run: (*addRun).lock},         // the project lock; a dead run's transaction recovered
@@ -89,31 +88,6 @@ func (g *Generator) AddModule(ctx context.Context, opts AddOptions) (*AddResult,
 	return r.res, err
 }
 
-func (r *addRun) findProject(context.Context) error {
-	root, err := FindProject(r.opts.Dir)
-	r.root = root
-	return err
-}
-
-// lock takes the project lock and recovers; a dry run, which writes nothing,
-// takes neither and only says when a dead run's transaction is pending.
-func (r *addRun) lock(ctx context.Context) error {
-	if !r.opts.DryRun {
-		return r.lockTree(ctx)
-	}
-	if _, err := os.Lstat(filepath.Join(r.root, fsx.JournalFile)); err == nil {
-		r.notes = append(r.notes, "an interrupted saasgen run left a transaction in "+r.root+"; the next command that writes there rolls it back")
-	}
-	return nil
-}
-
-func (r *addRun) readManifest(context.Context) error {
-	man, notes, err := openManifest(r.root, r.g.Version)
-	r.man = man
-	r.notes = append(r.notes, notes...)
-	return err
-}
-
 func (r *addRun) validate(context.Context) error {
 	n, err := r.g.validateAdd(r.root, r.man, r.opts.Name)
 	r.names = n
@@ -133,7 +107,7 @@ func (r *addRun) checkGit(context.Context) error {
 func (r *addRun) plan(context.Context) error {
 	after := r.man.Answers
 	after.Modules = append(slices.Clone(r.man.Modules), r.names.Raw)
-	owned, err := r.g.ownedChanges(r.root, r.man, after)
+	rev, err := r.g.projectRevision(r.man)
 	if err != nil {
 		return err
 	}
@@ -141,8 +115,15 @@ func (r *addRun) plan(context.Context) error {
 	if err != nil {
 		return err
 	}
-	data := newModuleData(r.g.projectData(after), r.names, NextMigration(paths))
-	modFiles, err := r.g.module.Render(data)
+	alloc, _ := recordedAllocations(r.root, r.man).allocate(after.Modules, rev.keys, nextModuleMigration(paths))
+	owned, err := r.g.ownedChanges(r.root, r.man, after, rev, alloc)
+	if err != nil {
+		return err
+	}
+	pd := r.g.projectData(after)
+	pd.GoVersion = rev.GoVersion
+	data := newModuleData(pd, r.names, alloc[r.names.Raw])
+	modFiles, err := rev.module.Render(data)
 	if err != nil {
 		return fmt.Errorf("module %s: %w", r.names.Raw, err)
 	}
@@ -159,13 +140,6 @@ func (r *addRun) plan(context.Context) error {
 	r.modFiles, r.owned = modFiles, owned
 	r.files = append(slices.Clone(modFiles), owned...)
 	return writeProblem(r.root, fsx.Check(r.root, r.files))
-}
-
-func (r *addRun) dryRun(context.Context) error {
-	if r.opts.DryRun {
-		return errStop
-	}
-	return nil
 }
 
 func (r *addRun) write(ctx context.Context) error {
@@ -255,12 +229,14 @@ func (g *Generator) validateAdd(root string, man *Manifest, raw string) (Names, 
 // recorded answers by the current templates, which is how a file the user
 // only updated for a renamed Go module (the answers carry go.mod's path) is
 // recognised.
-func (g *Generator) ownedChanges(root string, man *Manifest, after Answers) ([]File, error) {
-	oldFiles, err := g.project.Render(g.projectData(man.Answers))
+func (g *Generator) ownedChanges(root string, man *Manifest, after Answers, rev *templateRevision, alloc Allocations) ([]File, error) {
+	before, now := g.projectData(man.Answers), g.projectData(after)
+	before.GoVersion, now.GoVersion = rev.GoVersion, rev.GoVersion
+	oldFiles, err := rev.project.Render(before)
 	if err != nil {
 		return nil, err
 	}
-	newFiles, err := g.project.Render(g.projectData(after))
+	newFiles, err := rev.project.Render(now)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +251,9 @@ func (g *Generator) ownedChanges(root string, man *Manifest, after Answers) ([]F
 		}
 	}
 	newMan := *man
+	newMan.Schema = ManifestSchema
 	newMan.Answers = after
+	newMan.Migrations = alloc
 	newMan.Owned = maps.Clone(man.Owned)
 	for _, f := range changed {
 		onDisk, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.Path)))

@@ -248,14 +248,15 @@ func (a *App) Close(ctx context.Context) {
 	}
 }
 
-// Migrations returns the platform migrations merged with those of every
-// installed module.
+// Migrations returns the migrations of every installed module merged into
+// one sequence (the platform's are a sequence of their own: see
+// database.NewMigrator).
 func Migrations() (fs.FS, error) {
 	return migrations(installedModules())
 }
 
 func migrations(modules []module.Definition) (fs.FS, error) {
-	sources := []database.MigrationSource{database.PlatformMigrations()}
+	var sources []database.MigrationSource
 	for _, m := range modules {
 		sources = append(sources, database.MigrationSource{Name: "module " + m.Name, FS: m.Migrations})
 	}

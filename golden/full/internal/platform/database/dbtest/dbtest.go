@@ -92,7 +92,7 @@ func New(t testing.TB, migrations ...fs.FS) *DB {
 	db.OwnerURL = withDatabase(t, base, db.Name, nil)
 	db.AppURL = withDatabase(t, base, db.Name, url.UserPassword(db.AppRole, password))
 
-	sources := []database.MigrationSource{database.PlatformMigrations()}
+	var sources []database.MigrationSource
 	for i, m := range migrations {
 		sources = append(sources, database.MigrationSource{Name: fmt.Sprintf("migrations[%d]", i), FS: m})
 	}
