@@ -464,7 +464,7 @@ func TestWorkerKilledMidJobIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	env := append(append(baseEnv(), bg.Environ...), "HTTP_ADDR="+freeAddr(t))
+	env := append(append(baseEnv(), bg.Environ...), "HTTP_ADDR="+freeAddr(t), "METRICS_ADDR="+freeAddr(t))
 	worker := exec.Command(bin, "worker")
 	worker.Env = env
 	worker.Stdout, worker.Stderr = io.Discard, os.Stderr

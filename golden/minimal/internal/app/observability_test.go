@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -55,8 +56,9 @@ func TestObservability(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-	// A budget of 1 makes every request with a transaction go over it.
-	e := newIDEnvWith(t, tel, installedModules(), "QUERY_BUDGET=1")
+	// A budget of 1 makes every request with a transaction go over it; a
+	// queue of its own keeps other tests' workers off this test's jobs.
+	e := newIDEnvWith(t, tel, installedModules(), "QUERY_BUDGET=1", "JOBS_QUEUE=obs_"+strings.ToLower(rand.Text()))
 	ctx, stop := context.WithCancel(t.Context())
 	worked := make(chan error, 1)
 	go func() { worked <- e.app.Work(ctx) }()
