@@ -185,13 +185,11 @@ func TestStatusIsTenantScoped(t *testing.T) {
 
 	mux := http.NewServeMux()
 	f.env.Queue.Register(mux)
-	srv := jobstest.NewServer(t)
-	f.env.Serve(srv, f.db, mux)
+	srv := f.env.Serve(t, jobstest.NewServer(t), f.db, mux)
 	get := func(tenant, path string) (int, jobs.Status) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", srv.URL+path, nil)
-		req.Header.Set(jobstest.TenantHeader, tenant)
-		req.Header.Set(jobstest.RoleHeader, "member")
+		srv.As(t, req, tenant, auth.RoleMember)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

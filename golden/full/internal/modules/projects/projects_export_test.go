@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	gocloudblob "gocloud.dev/blob"
 
 	"github.com/acme/acme/internal/modules/projects"
+	platformauth "github.com/acme/acme/internal/platform/auth"
 	"github.com/acme/acme/internal/platform/database/dbtest"
 	platformfiles "github.com/acme/acme/internal/platform/files"
 	platformjobs "github.com/acme/acme/internal/platform/jobs"
@@ -34,7 +34,7 @@ import (
 type exportEnv struct {
 	db     *dbtest.DB
 	bg     *jobstest.Env
-	server *httptest.Server
+	server *jobstest.Server
 	a, b   uuid.UUID
 }
 
@@ -52,8 +52,8 @@ func newExportEnv(t *testing.T, extra ...string) *exportEnv {
 	}
 	// Signed links start with PUBLIC_URL: the server's address is needed
 	// before the storage is opened.
-	e.server = jobstest.NewServer(t)
-	e.bg = jobstest.New(t, db, db.AppPool, append([]string{jobstest.PublicURL(e.server)}, extra...)...)
+	srv := jobstest.NewServer(t)
+	e.bg = jobstest.New(t, db, db.AppPool, append([]string{jobstest.PublicURL(srv)}, extra...)...)
 	api := http.NewServeMux()
 	if err := projects.Module().Register(api, module.Deps{Pool: db.AppPool, Logger: slog.New(slog.DiscardHandler), Jobs: e.bg.Queue, Files: e.bg.Files}); err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func newExportEnv(t *testing.T, extra ...string) *exportEnv {
 	e.bg.Queue.Register(api)
 	e.bg.Files.Register(api)
 	e.bg.Start(t)
-	e.bg.Serve(e.server, db, api)
+	e.server = e.bg.Serve(t, srv, db, api)
 	return e
 }
 
@@ -73,10 +73,7 @@ func (e *exportEnv) call(t *testing.T, tenant, role, method, path string, out an
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set(jobstest.TenantHeader, tenant)
-	if role != "" {
-		req.Header.Set(jobstest.RoleHeader, role)
-	}
+	e.server.As(t, req, tenant, platformauth.Role(role))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -177,7 +177,8 @@ func TestSessionCookie(t *testing.T) {
 	store, closeStore := auth.NewSessionStore(rd.Client, rd.Config.KeyPrefix, db.AppPool)
 	t.Cleanup(closeStore)
 	for env, secure := range map[config.Environment]bool{config.Production: true, config.Test: true, config.Development: false} {
-		cfg, err := config.Load([]string{"DATABASE_URL=" + db.AppURL, "APP_ENV=" + string(env)})
+		// Production also requires a signing key for file:// links.
+		cfg, err := config.Load([]string{"DATABASE_URL=" + db.AppURL, "APP_ENV=" + string(env), "BLOB_SIGNING_KEY=" + strings.Repeat("k", 32)})
 		if err != nil {
 			t.Fatal(err)
 		}

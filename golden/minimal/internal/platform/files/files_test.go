@@ -22,6 +22,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"example.com/minimal/internal/platform/auth"
 	"example.com/minimal/internal/platform/blob"
 	"example.com/minimal/internal/platform/database/dbtest"
 	"example.com/minimal/internal/platform/files"
@@ -34,7 +35,7 @@ const limit = 1024
 type env struct {
 	db     *dbtest.DB
 	bg     *jobstest.Env
-	server *httptest.Server
+	server *jobstest.Server
 	a, b   uuid.UUID
 }
 
@@ -52,13 +53,13 @@ func newEnv(t *testing.T, extra ...string) *env {
 			t.Fatal(err)
 		}
 	}
-	e.server = jobstest.NewServer(t)
-	settings := append([]string{jobstest.PublicURL(e.server), fmt.Sprint("UPLOAD_MAX_BYTES=", limit)}, extra...)
+	srv := jobstest.NewServer(t)
+	settings := append([]string{jobstest.PublicURL(srv), fmt.Sprint("UPLOAD_MAX_BYTES=", limit)}, extra...)
 	e.bg = jobstest.New(t, db, db.AppPool, settings...)
 	api := http.NewServeMux()
 	e.bg.Files.Register(api)
 	e.bg.Start(t)
-	e.bg.Serve(e.server, db, api)
+	e.server = e.bg.Serve(t, srv, db, api)
 	return e
 }
 
@@ -76,10 +77,7 @@ func (e *env) send(t *testing.T, tenant, role, method, path, contentType string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set(jobstest.TenantHeader, tenant)
-	if role != "" {
-		req.Header.Set(jobstest.RoleHeader, role)
-	}
+	e.server.As(t, req, tenant, auth.Role(role))
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
