@@ -32,10 +32,11 @@ gen_project default
 store="$work/app/internal/modules/projects/internal/store/store.go"
 # The SQL of Store.List, first page, as the store builds it; checked
 # against the generated store so that the two cannot drift apart silently.
-list_sql="SELECT i.id, i.name, i.description, coalesce(n.notes, '[]'::json), i.notes_count, i.created_at, i.updated_at FROM projects i
+list_sql="SELECT i.id, i.name, i.description, n.note_ids, n.note_bodies, n.note_times, i.notes_count, i.created_at, i.updated_at FROM projects i
 LEFT JOIN LATERAL (
-    SELECT json_agg(json_build_object('id', n.id, 'body', n.body, 'created_at', n.created_at)
-                    ORDER BY n.created_at DESC, n.id DESC) AS notes
+    SELECT array_agg(n.id ORDER BY n.created_at DESC, n.id DESC) AS note_ids,
+           array_agg(n.body ORDER BY n.created_at DESC, n.id DESC) AS note_bodies,
+           array_agg(n.created_at ORDER BY n.created_at DESC, n.id DESC) AS note_times
     FROM (
         SELECT n.id, n.body, n.created_at FROM project_notes n
         WHERE n.tenant_id = i.tenant_id AND n.project_id = i.id
@@ -43,8 +44,9 @@ LEFT JOIN LATERAL (
         LIMIT 3
     ) n
 ) n ON true ORDER BY i.created_at DESC, i.id DESC LIMIT 21"
-for part in "itemColumns = \`i.id, i.name, i.description, coalesce(n.notes, '[]'::json), i.notes_count, i.created_at, i.updated_at\`" \
-  "SELECT json_agg(json_build_object('id', n.id, 'body', n.body, 'created_at', n.created_at)" \
+for part in "itemColumns = \`i.id, i.name, i.description, n.note_ids, n.note_bodies, n.note_times, i.notes_count, i.created_at, i.updated_at\`" \
+  "SELECT array_agg(n.id ORDER BY n.created_at DESC, n.id DESC) AS note_ids," \
+  "array_agg(n.created_at ORDER BY n.created_at DESC, n.id DESC) AS note_times" \
   "WHERE n.tenant_id = i.tenant_id AND n.project_id = i.id" \
   "sql := selectProjects + \` ORDER BY i.created_at DESC, i.id DESC LIMIT \$1\`"; do
   grep -qF "$part" "$store" || die "the generated store no longer has: $part (update list_sql in $0)"
