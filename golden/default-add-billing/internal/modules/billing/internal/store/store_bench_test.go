@@ -36,14 +36,19 @@ func BenchmarkList(b *testing.B) {
 		}
 		tenants = append(tenants, id)
 	}
-	_, err := db.OwnerPool.Exec(ctx, `
-		INSERT INTO billing (tenant_id, name, created_at)
-		SELECT t, 'item ' || g, now() - g * interval '1 minute' FROM unnest($1::uuid[]) t, generate_series(1, 1000) g;
-		INSERT INTO billing_notes (tenant_id, billing_id, body)
-		SELECT i.tenant_id, i.id, 'note ' || k FROM billing i, generate_series(1, 2) k;
-		ANALYZE`, tenants)
-	if err != nil {
-		b.Fatal(err)
+	for _, seed := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO billing (tenant_id, name, created_at)
+		  SELECT t, 'item ' || g, now() - g * interval '1 minute' FROM unnest($1::uuid[]) t, generate_series(1, 1000) g`, []any{tenants}},
+		{`INSERT INTO billing_notes (tenant_id, billing_id, body)
+		  SELECT i.tenant_id, i.id, 'note ' || k FROM billing i, generate_series(1, 2) k`, nil},
+		{`ANALYZE`, nil},
+	} {
+		if _, err := db.OwnerPool.Exec(ctx, seed.sql, seed.args...); err != nil {
+			b.Fatal(err)
+		}
 	}
 	size := func(c *pgxpool.Config) { c.MaxConns, c.MinConns = benchConns, benchConns }
 	rls := store.New(db.Pool(b, db.AppURL, size))
