@@ -5,8 +5,11 @@
 # each, the median of the per-pair ratios, and saasgen's peak memory
 # (/usr/bin/time max RSS). Exits 1 when a goal is missed:
 #   median ≤ 50 ms (GOAL_MS) and ratio ≤ 5 (GOAL_RATIO).
+# With BASELINE=REV, saasgen built from that git revision runs in turn too,
+# for a before/after ratio in the same run.
 #   bench/generate.sh            # RUNS=21
 #   RUNS=51 bench/generate.sh
+#   BASELINE=main bench/generate.sh
 set -euo pipefail
 runs=${RUNS:-21}
 goal_ms=${GOAL_MS:-50}
@@ -15,6 +18,11 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d "${TMPDIR:-/tmp}/saasgen-bench-generate.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/saasgen" ./cmd/saasgen
+if [ -n "${BASELINE:-}" ]; then
+  mkdir "$work/base-src"
+  git archive "$BASELINE" | tar -x -C "$work/base-src"
+  (cd "$work/base-src" && go build -o "$work/saasgen-base" ./cmd/saasgen)
+fi
 
 new() { "$work/saasgen" new acme --config examples/full.yaml --yes --skip-verify --no-git --dir "$1" >/dev/null 2>&1; }
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
@@ -27,8 +35,13 @@ size=$(du -sk "$work/ref" | cut -f1)
 for i in $(seq 1 "$runs"); do
   t0=$(now_us); new "$work/a$i"; t1=$(now_us)
   cp -r "$work/ref" "$work/b$i"; t2=$(now_us)
-  echo "$((t1 - t0)) $((t2 - t1))" >>"$work/times"
-  rm -rf "$work/a$i" "$work/b$i"
+  t3=$t2
+  if [ -n "${BASELINE:-}" ]; then
+    "$work/saasgen-base" new acme --config examples/full.yaml --yes --skip-verify --no-git --dir "$work/c$i" >/dev/null 2>&1
+    t3=$(now_us)
+  fi
+  echo "$((t1 - t0)) $((t2 - t1)) $((t3 - t2))" >>"$work/times"
+  rm -rf "$work/a$i" "$work/b$i" "$work/c$i"
 done
 
 /usr/bin/time -f '%M' -o "$work/rss" "$work/saasgen" new acme --config examples/full.yaml --yes --skip-verify --no-git --dir "$work/rss-run" >/dev/null 2>&1
@@ -45,6 +58,10 @@ printf 'tree: examples/full.yaml, %d files, %d KiB; %d runs in turn; load %s\n' 
 printf 'saasgen new --skip-verify --no-git  median %.1f ms (min %.1f, max %.1f)\n' "$a_ms" "$a_min" "$a_max"
 printf 'cp -r of its output                  median %.1f ms\n' "$b_ms"
 printf 'ratio new / cp -r (median of pairs)  %.2f\n' "$ratio"
+if [ -n "${BASELINE:-}" ]; then
+  printf 'saasgen at %-24s median %.1f ms; ratio new / baseline (median of pairs) %.2f\n' "$BASELINE" \
+    "$(awk '{print $3/1000}' "$work/times" | median)" "$(awk '{print $1/$3}' "$work/times" | median)"
+fi
 printf 'saasgen peak RSS                     %.1f MiB\n' "$(awk -v k="$rss_kb" 'BEGIN {print k/1024}')"
 
 fail=0

@@ -74,6 +74,9 @@ $(tr '\n' ' ' <<<"$list_sql");
 SQL
 
 clk=$(getconf CLK_TCK)
+# redis_cpu prints the CPU seconds the Redis server has used (the rate
+# limits' Lua call is part of every request's cost).
+redis_cpu() { redis-cli -u "${REDIS_URL:-redis://127.0.0.1:6379/0}" info cpu | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {print s + 0}'; }
 best_app=0; best_pg=0
 for round in $(seq 1 "$rounds"); do
   log "round $round: wrk ${duration}s"
@@ -82,8 +85,11 @@ for round in $(seq 1 "$rounds"); do
     perf record -q -F 499 -g -p "$APP_PID" -o "$work/perf.data" -- sleep "$duration" 2>/dev/null &
     pids+=($!)
   fi
-  wrk -t2 -c"$conns" -d"${duration}s" --latency -H "Authorization: Bearer $key" "$url" >"$work/wrk$round.txt"
+  r0=$(redis_cpu)
+  /usr/bin/time -f '%U %S' -o "$work/wrk-cpu$round" \
+    wrk -t2 -c"$conns" -d"${duration}s" --latency -H "Authorization: Bearer $key" "$url" >"$work/wrk$round.txt"
   t1=$(cpu_ticks "$APP_PID")
+  r1=$(redis_cpu)
   reqs=$(awk '/requests in/ {print $1}' "$work/wrk$round.txt")
   rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk$round.txt")
   bad=$(awk '/Non-2xx or 3xx responses/ {print $5}' "$work/wrk$round.txt")
@@ -91,6 +97,8 @@ for round in $(seq 1 "$rounds"); do
   [ -z "$bad" ] || { cat "$work/wrk$round.txt" >&2; tail -5 "$work/app.log" >&2; die "$bad responses were not 2xx"; }
   [ -z "$errs" ] || { cat "$work/wrk$round.txt" >&2; die "wrk: $errs"; }
   cpu_us=$(awk -v a="$t0" -v b="$t1" -v n="$reqs" -v c="$clk" 'BEGIN {printf "%.0f", (b - a) / c * 1e6 / n}')
+  wrk_us=$(awk -v n="$reqs" '{printf "%.0f", ($1 + $2) * 1e6 / n}' "$work/wrk-cpu$round")
+  redis_us=$(awk -v a="$r0" -v b="$r1" -v n="$reqs" 'BEGIN {printf "%.0f", (b - a) * 1e6 / n}')
   p50=$(awk '$1 == "50%" {print $2}' "$work/wrk$round.txt")
   p99=$(awk '$1 == "99%" {print $2}' "$work/wrk$round.txt")
   log "round $round: pgbench ${duration}s"
@@ -98,10 +106,10 @@ for round in $(seq 1 "$rounds"); do
     { cat "$work/pgbench$round.txt" >&2; die "pgbench"; }
   tps=$(awk '/^tps = / {print $3; exit}' "$work/pgbench$round.txt")
   pglat=$(awk '/^latency average/ {print $4 " " $5}' "$work/pgbench$round.txt")
-  printf 'round %d: app %s req/s (p50 %s, p99 %s, %s µs CPU/request)  pgbench %s tps (latency avg %s)  ratio %.2f\n' \
-    "$round" "$rps" "$p50" "$p99" "$cpu_us" "$tps" "$pglat" "$(awk -v a="$rps" -v b="$tps" 'BEGIN {print a / b}')"
+  printf 'round %d: app %s req/s (p50 %s, p99 %s; CPU per request: app %s µs, wrk %s µs, Redis %s µs)  pgbench %s tps (latency avg %s)  ratio %.2f\n' \
+    "$round" "$rps" "$p50" "$p99" "$cpu_us" "$wrk_us" "$redis_us" "$tps" "$pglat" "$(awk -v a="$rps" -v b="$tps" 'BEGIN {print a / b}')"
   if awk -v a="$rps" -v b="$tps" -v ba="$best_app" -v bp="$best_pg" 'BEGIN {exit !(a / b > (bp ? ba / bp : 0))}'; then
-    best_app=$rps; best_pg=$tps; best_p50=$p50; best_p99=$p99; best_cpu=$cpu_us
+    best_app=$rps; best_pg=$tps; best_p50=$p50; best_p99=$p99; best_cpu=$cpu_us; best_wrk=$wrk_us; best_redis=$redis_us
   fi
 done
 
@@ -115,8 +123,8 @@ ratio=$(awk -v a="$best_app" -v b="$best_pg" 'BEGIN {printf "%.2f", a / b}')
 echo
 printf 'data: %d tenants × %d projects × %d notes; %d connections; %ss per run; %d CPUs; load %s\n' \
   "$tenants" "$rows" "$notes" "$conns" "$duration" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf 'app      %s req/s  p50 %s  p99 %s  CPU %s µs/request  RSS %s MiB (peak %s MiB)\n' \
-  "$best_app" "$best_p50" "$best_p99" "$best_cpu" "$(rss_mib "$APP_PID" VmRSS)" "$(rss_mib "$APP_PID" VmHWM)"
+printf 'app      %s req/s  p50 %s  p99 %s  CPU %s µs/request (beside it: wrk %s µs, Redis %s µs)  RSS %s MiB (peak %s MiB)\n' \
+  "$best_app" "$best_p50" "$best_p99" "$best_cpu" "$best_wrk" "$best_redis" "$(rss_mib "$APP_PID" VmRSS)" "$(rss_mib "$APP_PID" VmHWM)"
 printf 'pgbench  %s tps (-M prepared -c %d -j 2, pipelined set_config + list)\n' "$best_pg" "$conns"
 printf 'pool wait: %s\n' "${pool:-n/a (the app exports no db_pool_* series)}"
 printf 'ratio app / pgbench: %s (goal ≥ %s)\n' "$ratio" "$goal"
