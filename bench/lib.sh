@@ -131,6 +131,18 @@ start_app() {
   die "serve not ready after 10 s"
 }
 
+# app_with_data SERVER TENANTS ROWS NOTES: the default project (built once:
+# run-all.sh exports APP_BIN), a fresh database on SERVER seeded with
+# TENANTS tenants of ROWS projects of NOTES notes, and KEY, an admin API key
+# of tenant t001.
+app_with_data() {
+  if [ -z "${APP_BIN:-}" ]; then gen_project default; fi
+  create_db "$1"
+  seed "$2" "$3" "$4"
+  KEY=$(api_key t001)
+  [ -n "$KEY" ] || die "no API key"
+}
+
 # cpu_ticks PID prints the process's user+system clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

@@ -23,7 +23,7 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-if [ -z "${APP_BIN:-}" ]; then gen_project default; fi
+if [ -z "${APP_BIN:-}" ]; then gen_project default; fi # before the cluster: it takes a while
 chmod 711 "$work"
 pgdata="$work/pgdata"
 install -d -m 700 "$pgdata"
@@ -35,9 +35,8 @@ pg start -o "-p $pgport -k $pgdata -c listen_addresses=127.0.0.1 -c fsync=off -c
 cleanups+=("as_postgres '$pgbin/pg_ctl' -D '$pgdata' -m immediate -w stop >/dev/null 2>&1")
 log "private PostgreSQL on 127.0.0.1:$pgport"
 
-create_db "postgres://postgres@127.0.0.1:$pgport"
-seed 2 100 1
-key=$(api_key t001)
+app_with_data "postgres://postgres@127.0.0.1:$pgport" 2 100 1
+key=$KEY
 start_app "$work/app.log" DATABASE_CONNECT_TIMEOUT=2s DATABASE_STATEMENT_TIMEOUT=5s \
   RATE_LIMIT_IP=100000000/minute RATE_LIMIT_API_KEY=100000000/hour
 url="http://127.0.0.1:$APP_PORT"

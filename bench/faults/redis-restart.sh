@@ -18,10 +18,8 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 gap=${GAP:-4}
 
-if [ -z "${APP_BIN:-}" ]; then gen_project default; fi
-create_db "$PG_SERVER"
-seed 2 100 1
-key=$(api_key t001)
+app_with_data "$PG_SERVER" 2 100 1
+key=$KEY
 
 rport=$(free_port)
 start_redis() {

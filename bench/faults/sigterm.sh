@@ -14,10 +14,8 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 grace=${GRACE:-5}
 
-if [ -z "${APP_BIN:-}" ]; then gen_project default; fi
-create_db "$PG_SERVER"
-seed 2 100 1
-key=$(api_key t001)
+app_with_data "$PG_SERVER" 2 100 1
+key=$KEY
 start_app "$work/app.log" LOG_LEVEL=warn HTTP_SHUTDOWN_TIMEOUT="${grace}s" \
   RATE_LIMIT_IP=100000000/minute RATE_LIMIT_API_KEY=100000000/hour
 url="http://127.0.0.1:$APP_PORT"

@@ -13,10 +13,8 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 rows=${ROWS:-150000}
 
-if [ -z "${APP_BIN:-}" ]; then gen_project default; fi
-create_db "$PG_SERVER"
-seed 1 "$rows" 0
-key=$(api_key t001)
+app_with_data "$PG_SERVER" 1 "$rows" 0
+key=$KEY
 jobs_env=(JOBS_TIMEOUT=6s JOBS_RESCUE_AFTER=8s JOBS_RETRY_BACKOFF=1s JOBS_POLL_INTERVAL=200ms
   BLOB_URL="file://$work/blobs?create_dir=true&no_tmp_dir=true" BLOB_SIGNING_KEY="bench-signing-key-of-at-least-32-characters")
 start_app "$work/app.log" "${jobs_env[@]}"
