@@ -4,7 +4,7 @@
 #     directory) and the shared module cache, the project against the fixed
 #     reference module bench/reference (what go-blueprint generates for chi
 #     and PostgreSQL; see its README), run in turn RUNS times (default 2);
-#     goal ≤ 2× the reference;
+#     goal ≤ 2× the reference in CPU seconds (wall seconds printed too);
 #   - binary size of cmd/<app>: plain, and as the generated Dockerfile builds
 #     it (CGO_ENABLED=0, -trimpath -ldflags="-s -w"); goal ≤ 40 MB stripped;
 #     with SIZES=1 also the largest packages of the binary (go tool nm);
@@ -23,24 +23,27 @@ ref=$BENCH_ROOT/bench/reference
 (cd "$ref" && go mod download)
 (cd "$app" && go mod download)
 
-cold_build() { # DIR: seconds of a go build ./... with an empty cache
-  local dir=$1 cache t0 t1
+cold_build() { # DIR: "wall cpu" seconds of a go build ./... with an empty cache
+  local dir=$1 cache
   cache=$(mktemp -d "$work/gocache.XXXXXX")
-  t0=$(date +%s%N)
-  (cd "$dir" && GOCACHE=$cache GOFLAGS=-mod=mod go build -o /dev/null ./... >/dev/null)
-  t1=$(date +%s%N)
+  (cd "$dir" && GOCACHE=$cache GOFLAGS=-mod=mod /usr/bin/time -f '%e %U %S' -o "$work/time" go build -o /dev/null ./... >/dev/null)
   rm -rf "$cache"
-  awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b - a) / 1e9}'
+  awk '{printf "%.1f %.1f", $1, $2 + $3}' "$work/time"
 }
 : >"$work/builds"
 for i in $(seq 1 "$runs"); do
   log "cold builds, round $i"
   a=$(cold_build "$app"); r=$(cold_build "$ref")
   echo "$a $r" >>"$work/builds"
-  echo "round $i: project $a s, reference $r s, ratio $(awk -v a="$a" -v r="$r" 'BEGIN {printf "%.2f", a / r}')"
+  read -r aw ac rw rc <<<"$a $r"
+  printf 'round %d: project %s s wall, %s s CPU; reference %s s wall, %s s CPU; ratio wall %.2f, CPU %.2f\n' \
+    "$i" "$aw" "$ac" "$rw" "$rc" "$(awk -v a="$aw" -v r="$rw" 'BEGIN {print a / r}')" "$(awk -v a="$ac" -v r="$rc" 'BEGIN {print a / r}')"
 done
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-build_ratio=$(awk '{print $1 / $2}' "$work/builds" | median)
+# CPU seconds are the measure: on a shared machine the wall time of a build
+# is mostly the others' load, its CPU time much less so.
+build_ratio=$(awk '{print $2 / $4}' "$work/builds" | median)
+wall_ratio=$(awk '{print $1 / $3}' "$work/builds" | median)
 
 (cd "$app" && go build -o "$work/plain" "./cmd/$PROJECT" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$work/stripped" "./cmd/$PROJECT")
 (cd "$ref" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$work/ref-stripped" ./cmd/api)
@@ -61,7 +64,7 @@ verify_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b - a) / 1e9}')
 
 echo
 printf '%d CPUs, load %s\n' "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf 'cold build: project / reference median ratio %.2f (goal ≤ 2)\n' "$build_ratio"
+printf 'cold build: project / reference, median ratio of CPU seconds %.2f (goal ≤ 2), of wall seconds %.2f\n' "$build_ratio" "$wall_ratio"
 printf 'binary: %s MB plain, %s MB stripped as the Dockerfile builds it (goal ≤ 40); reference %s MB stripped\n' "$plain" "$stripped" "$refsize"
 printf 'saasgen new + full verification (warm cache, real services): %s s (goal ≤ 20)\n' "$verify_s"
 fail=0
