@@ -133,7 +133,7 @@ func (r *addRun) checkGit(context.Context) error {
 func (r *addRun) plan(context.Context) error {
 	after := r.man.Answers
 	after.Modules = append(slices.Clone(r.man.Modules), r.names.Raw)
-	owned, err := r.g.ownedChanges(r.root, r.man, after)
+	rev, err := r.g.projectRevision(r.man)
 	if err != nil {
 		return err
 	}
@@ -141,8 +141,15 @@ func (r *addRun) plan(context.Context) error {
 	if err != nil {
 		return err
 	}
-	data := newModuleData(r.g.projectData(after), r.names, NextMigration(paths))
-	modFiles, err := r.g.module.Render(data)
+	alloc, _ := recordedAllocations(r.root, r.man).allocate(after.Modules, rev.keys, nextModuleMigration(paths))
+	owned, err := r.g.ownedChanges(r.root, r.man, after, rev, alloc)
+	if err != nil {
+		return err
+	}
+	pd := r.g.projectData(after)
+	pd.GoVersion = rev.GoVersion
+	data := newModuleData(pd, r.names, alloc[r.names.Raw])
+	modFiles, err := rev.module.Render(data)
 	if err != nil {
 		return fmt.Errorf("module %s: %w", r.names.Raw, err)
 	}
@@ -255,12 +262,14 @@ func (g *Generator) validateAdd(root string, man *Manifest, raw string) (Names, 
 // recorded answers by the current templates, which is how a file the user
 // only updated for a renamed Go module (the answers carry go.mod's path) is
 // recognised.
-func (g *Generator) ownedChanges(root string, man *Manifest, after Answers) ([]File, error) {
-	oldFiles, err := g.project.Render(g.projectData(man.Answers))
+func (g *Generator) ownedChanges(root string, man *Manifest, after Answers, rev *templateRevision, alloc Allocations) ([]File, error) {
+	before, now := g.projectData(man.Answers), g.projectData(after)
+	before.GoVersion, now.GoVersion = rev.GoVersion, rev.GoVersion
+	oldFiles, err := rev.project.Render(before)
 	if err != nil {
 		return nil, err
 	}
-	newFiles, err := g.project.Render(g.projectData(after))
+	newFiles, err := rev.project.Render(now)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +284,9 @@ func (g *Generator) ownedChanges(root string, man *Manifest, after Answers) ([]F
 		}
 	}
 	newMan := *man
+	newMan.Schema = ManifestSchema
 	newMan.Answers = after
+	newMan.Migrations = alloc
 	newMan.Owned = maps.Clone(man.Owned)
 	for _, f := range changed {
 		onDisk, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.Path)))

@@ -663,7 +663,8 @@ func buildClashIndex(project, module *TemplateSet) (*clashIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("module name check: %w", err)
 		}
-		mfiles, err := module.Render(newModuleData(pd, probe, migrationAfter(files)))
+		alloc, _ := Allocations(nil).allocate([]string{probe.Raw}, module.migrationKeys(), 1)
+		mfiles, err := module.Render(newModuleData(pd, probe, alloc[probe.Raw]))
 		if err != nil {
 			return nil, fmt.Errorf("module name check: %w", err)
 		}

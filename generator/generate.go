@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/saasgen/saasgen/generator/history"
 )
 
 // GoVersion is the go directive of generated projects.
@@ -48,11 +50,17 @@ func (d ProjectData) Choice(key string) string {
 
 // ModuleData is what the module tree's templates see as dot.
 type ModuleData struct {
-	Project   ProjectData
-	Mod       Names
-	Migration int // goose version of the module's migration
-	// MigrationPrefix is Migration as the file name prefix: zero-padded to
-	// five digits, longer when needed (a project with timestamp versions).
+	Project ProjectData
+	Mod     Names
+	// Versions are the goose versions of the module's migrations by key
+	// (see Allocations), as file name prefixes: zero-padded to five digits,
+	// longer when needed. A migration template names its file with
+	// {{.Versions.key}}.
+	Versions map[string]string
+	// Migration and MigrationPrefix are the version of the create migration,
+	// as a number and as the file name prefix: its template has named its
+	// file with {{.MigrationPrefix}} since before migration keys.
+	Migration       int
 	MigrationPrefix string
 }
 
@@ -65,8 +73,12 @@ type Generator struct {
 	Templates fs.FS  // with project/ and module/ trees
 	Version   string // saasgen version recorded in saasgen.yaml
 	Progress  Progress
+	// History is the template history upgrade renders bases from; nil is
+	// the one compiled into the binary.
+	History *history.Store
 
 	parseOnce sync.Once
+	revs      revisions
 	project   *TemplateSet
 	module    *TemplateSet
 	parseErr  error
@@ -80,9 +92,31 @@ func (g *Generator) Parse() error {
 		if g.parseErr != nil {
 			return
 		}
-		g.module, g.parseErr = ParseTemplates(g.Templates, ModuleTree)
+		if g.module, g.parseErr = ParseTemplates(g.Templates, ModuleTree); g.parseErr != nil {
+			return
+		}
+		g.parseErr = g.parseCurrent()
 	})
 	return g.parseErr
+}
+
+// parseCurrent registers the Generator's own templates as a revision.
+func (g *Generator) parseCurrent() error {
+	tree, err := history.ReadTree(g.Templates, ProjectTree, ModuleTree)
+	if err != nil {
+		return err
+	}
+	st, err := g.history()
+	if err != nil {
+		return err
+	}
+	cur := &templateRevision{Revision: history.Revision{ID: history.TreeID(tree), GoVersion: GoVersion}, project: g.project, module: g.module}
+	if cur.keys, err = migrationKeys(st, cur.ID, g.module); err != nil {
+		return err
+	}
+	g.revs.current = cur.ID
+	g.revs.parsed = map[string]*templateRevision{cur.ID: cur}
+	return nil
 }
 
 func (g *Generator) projectData(a Answers) ProjectData {
@@ -111,44 +145,54 @@ func (g *Generator) RenderContext(ctx context.Context, opts Options) ([]File, er
 	return g.render(ctx, opts)
 }
 
-// render renders validated options.
+// render renders validated options: with the current templates, or with
+// the revision opts.Revision names.
 func (g *Generator) render(ctx context.Context, opts Options) ([]File, error) {
 	if err := g.Parse(); err != nil {
 		return nil, err
 	}
-	data := g.projectData(opts.Answers)
-	files, err := g.project.Render(data)
+	id := opts.Revision
+	if id == "" {
+		id = g.revs.current
+	}
+	rev, err := g.revision(id)
+	var unknown *UnknownRevisionError
+	if errors.As(err, &unknown) {
+		return nil, invalid("template revision", id, "is not in this saasgen's template history")
+	}
 	if err != nil {
 		return nil, err
 	}
-	mfiles, err := g.renderModules(ctx, data, migrationAfter(files))
+	alloc, err := g.newAllocations(rev, opts.Answers)
 	if err != nil {
 		return nil, err
 	}
-	seen := make(map[string]bool, len(files))
-	for _, f := range files {
-		seen[f.Path] = true
+	files, err := g.renderRevision(ctx, rev, opts.Answers, alloc)
+	if err != nil {
+		return nil, err
 	}
-	for i, mf := range mfiles {
-		for _, f := range mf {
-			if seen[f.Path] {
-				return nil, fmt.Errorf("module %s renders %s, which another tree renders too", data.Modules[i].Raw, f.Path)
-			}
-			seen[f.Path] = true
-		}
-		files = append(files, mf...)
-	}
-	m := Manifest{Schema: ManifestSchema, SaasgenVersion: g.Version, Answers: opts.Answers, Owned: ownedHashes(files)}
+	m := Manifest{Schema: ManifestSchema, SaasgenVersion: g.Version, Templates: rev.ID, Answers: opts.Answers, Migrations: alloc, Owned: ownedHashes(files)}
 	files = append(files, File{Path: ManifestFile, Content: m.Marshal(), Mode: 0o644})
 	sortFiles(files)
 	return files, nil
 }
 
-// renderModules renders the module tree of every module of data, in
+// newAllocations allocates the migration versions of a new project's
+// modules: the module sequence from 1 (the platform has its own), or for
+// the legacy revision as saasgen numbered them then.
+func (g *Generator) newAllocations(rev *templateRevision, a Answers) (Allocations, error) {
+	if rev.Legacy {
+		return legacyAllocations("", a.Modules), nil
+	}
+	alloc, _ := Allocations(nil).allocate(a.Modules, rev.keys, 1)
+	return alloc, nil
+}
+
+// renderModules renders the module tree set for every module of data, in
 // parallel (go/format is most of the cost, and it is the same for each
-// module), module i taking migration version first+i. It stops at ctx's
-// cancellation.
-func (g *Generator) renderModules(ctx context.Context, data ProjectData, first int) ([][]File, error) {
+// module), with the migration versions alloc records for it. It stops at
+// ctx's cancellation.
+func renderModules(ctx context.Context, set *TemplateSet, data ProjectData, alloc Allocations) ([][]File, error) {
 	out := make([][]File, len(data.Modules))
 	errs := make([]error, len(data.Modules))
 	var next atomic.Int64
@@ -160,12 +204,9 @@ func (g *Generator) renderModules(ctx context.Context, data ProjectData, first i
 					return
 				}
 				mod := data.Modules[i]
-				files, err := g.module.Render(newModuleData(data, mod, first+i))
-				switch {
-				case err != nil:
+				files, err := set.Render(newModuleData(data, mod, alloc[mod.Raw]))
+				if err != nil {
 					errs[i] = fmt.Errorf("module %s: %w", mod.Raw, err)
-				case migrationAfter(files) > first+i+1:
-					errs[i] = fmt.Errorf("module %s: the module tree renders more than one migration; each module has one version", mod.Raw)
 				}
 				out[i] = files
 			}
@@ -180,8 +221,13 @@ func (g *Generator) renderModules(ctx context.Context, data ProjectData, first i
 
 var migrationRE = regexp.MustCompile(`(^|/)migrations/(\d+)_[^/]*\.sql$`)
 
-func newModuleData(project ProjectData, mod Names, migration int) ModuleData {
-	return ModuleData{Project: project, Mod: mod, Migration: migration, MigrationPrefix: fmt.Sprintf("%05d", migration)}
+func newModuleData(project ProjectData, mod Names, versions map[string]int) ModuleData {
+	prefixes := make(map[string]string, len(versions))
+	for k, v := range versions {
+		prefixes[k] = fmt.Sprintf("%05d", v)
+	}
+	create := versions["create"]
+	return ModuleData{Project: project, Mod: mod, Versions: prefixes, Migration: create, MigrationPrefix: fmt.Sprintf("%05d", create)}
 }
 
 // NextMigration returns the goose version after the highest one among paths
@@ -199,13 +245,20 @@ func NextMigration(paths []string) int {
 	return highest + 1
 }
 
-// migrationAfter is NextMigration of the paths of files.
-func migrationAfter(files []File) int {
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = f.Path
+// PlatformMigrationDir holds the platform's migrations, a goose sequence of
+// their own; every other migrations directory is the modules' sequence.
+const PlatformMigrationDir = "internal/platform/database/migrations"
+
+// nextModuleMigration is NextMigration of the modules' sequence: the paths
+// outside the platform's migrations.
+func nextModuleMigration(paths []string) int {
+	var mods []string
+	for _, p := range paths {
+		if !strings.HasPrefix(p, PlatformMigrationDir+"/") {
+			mods = append(mods, p)
+		}
 	}
-	return NextMigration(paths)
+	return NextMigration(mods)
 }
 
 // mergeFiles adds extra to files, replacing files with the same path, and

@@ -1,8 +1,11 @@
 package generator
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -130,6 +133,13 @@ func commitPaths(repo *git.Repository, message string, paths []string) (string, 
 		return "", err
 	}
 	for _, p := range paths {
+		// A path saasgen removed is staged as removed.
+		if _, err := os.Lstat(filepath.Join(wt.Filesystem.Root(), filepath.FromSlash(p))); errors.Is(err, fs.ErrNotExist) {
+			if _, err := wt.Remove(p); err != nil {
+				return "", fmt.Errorf("git rm %s: %w", p, err)
+			}
+			continue
+		}
 		if _, err := wt.Add(p); err != nil {
 			return "", fmt.Errorf("git add %s: %w", p, err)
 		}

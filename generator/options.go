@@ -113,6 +113,10 @@ type Options struct {
 	NoGit      bool   // skip git init and the first commit
 	SkipVerify bool   // skip build, vet and tests of the output
 	DryRun     bool   // render and list, write nothing
+	// Revision renders with an older template revision of the history (the
+	// project is then one that upgrade brings up to date); empty is the
+	// current templates.
+	Revision string
 }
 
 // DefaultOptions returns the options a run with --yes and nothing else uses,

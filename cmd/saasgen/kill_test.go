@@ -177,8 +177,10 @@ func TestKill9DuringAddModule(t *testing.T) {
 				t.Errorf("saasgen.yaml lists billing %d times:\n%s", strings.Count(string(man), "  - billing\n"), man)
 			}
 			migrations, _ := filepath.Glob(filepath.Join(dir, "internal", "modules", "billing", "migrations", "*.sql"))
-			if len(migrations) != 1 {
-				t.Errorf("billing has migrations %v", migrations)
+			// The module template's two migrations (create, count notes),
+			// once each.
+			if len(migrations) != 2 {
+				t.Errorf("billing has migrations %v, want its two", migrations)
 			}
 			if st, _ := exec.Command("git", "-C", dir, "status", "--porcelain", "--ignored").Output(); bytes.Contains(st, []byte(".saasgen")) {
 				t.Errorf("git status shows saasgen's files:\n%s", st)
@@ -226,4 +228,104 @@ func TestSIGTERMDuringRender(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("wrote %v", entries)
 	}
+}
+
+// TestKill9DuringUpgrade: an upgrade killed at any moment leaves the tree
+// as it was or, once its transaction's commit record is written, upgraded;
+// the next upgrade recovers it and ends with the tree an uninterrupted
+// upgrade makes.
+func TestKill9DuringUpgrade(t *testing.T) {
+	base := t.TempDir()
+	if out, err := run1(t, saasgenCmd(base, "new", "acme", "--yes", "--skip-verify", "--module", "example.com/acme", "--templates-revision", legacyRevision)); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	project := filepath.Join(base, "acme")
+	copyProject := func(t *testing.T) string {
+		dir := filepath.Join(t.TempDir(), "acme")
+		if out, err := exec.Command("cp", "-a", project, dir).CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return dir
+	}
+	before := treeOf(t, project)
+	ref := copyProject(t)
+	if out, err := run1(t, saasgenCmd(ref, "upgrade", "--skip-verify")); err != nil {
+		t.Fatalf("upgrade: %v\n%s", err, out)
+	}
+	after := treeOf(t, ref)
+	rng := rand.New(rand.NewPCG(5, 6))
+	sawBefore, sawAfter, recovered := false, false, 0
+	for i := range 10 {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			dir := copyProject(t)
+			// The run starts, checks git status and renders for about 1.2 s, then writes for about 0.6 s.
+			delay := time.Duration(600+rng.IntN(1600)) * time.Millisecond
+			killAfter(t, saasgenCmd(dir, "upgrade", "--skip-verify"), delay)
+			out, err := run1(t, saasgenCmd(dir, "upgrade", "--skip-verify"))
+			if strings.Contains(out, "found the transaction of an interrupted saasgen run") {
+				recovered++
+			}
+			switch {
+			case err == nil:
+				sawBefore = true
+			case strings.Contains(out, "has uncommitted changes"):
+				sawAfter = true // the killed run had committed: the tree is upgraded
+			default:
+				t.Fatalf("killed after %s: the next upgrade: %v\n%s", delay, err, out)
+			}
+			if d := debrisIn(t, dir); len(d) > 0 {
+				t.Errorf("killed after %s: left %v", delay, d)
+			}
+			got := treeOf(t, dir)
+			if fmt.Sprint(got) != fmt.Sprint(after) {
+				t.Logf("the next upgrade said:\n%s", out)
+			}
+			for p, want := range after {
+				if got[p] != want {
+					t.Errorf("killed after %s, then upgraded: %s differs from an uninterrupted upgrade", delay, p)
+				}
+			}
+			for p := range got {
+				if _, ok := after[p]; !ok {
+					t.Errorf("killed after %s, then upgraded: %s is left over", delay, p)
+				}
+			}
+		})
+	}
+	t.Logf("the next upgrade found the tree as before: %v, upgraded: %v; it recovered %d killed transactions", sawBefore, sawAfter, recovered)
+	if recovered == 0 {
+		t.Error("no kill fell inside the upgrade's transaction")
+	}
+	if len(before) == len(after) && fmt.Sprint(before) == fmt.Sprint(after) {
+		t.Fatal("the upgrade changed nothing: the test proves nothing")
+	}
+}
+
+// treeOf maps every file under dir, .git aside, to its mode and content.
+func treeOf(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		out[filepath.ToSlash(rel)] = fi.Mode().String() + " " + string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

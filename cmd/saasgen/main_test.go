@@ -12,7 +12,10 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/saasgen/saasgen/generator"
 	"github.com/saasgen/saasgen/generator/gentest"
+	"github.com/saasgen/saasgen/generator/history"
+	"github.com/saasgen/saasgen/templates"
 )
 
 // testVersion is the version the test binary reports as saasgen.
@@ -20,6 +23,28 @@ const testVersion = "v0.1.0-test"
 
 // runAsSaasgen makes the test binary run as saasgen (see saasgenCmd).
 const runAsSaasgen = "SAASGEN_TEST_RUN_AS_SAASGEN"
+
+// currentRevision is the template revision of the embedded templates.
+var currentRevision = func() string {
+	tree, err := history.ReadTree(templates.FS, generator.ProjectTree, generator.ModuleTree)
+	if err != nil {
+		panic(err)
+	}
+	return history.TreeID(tree)
+}()
+
+// legacyRevision is the template revision of projects that record none.
+var legacyRevision = func() string {
+	st, err := history.Embedded()
+	if err != nil {
+		panic(err)
+	}
+	rev, ok := st.Legacy()
+	if !ok {
+		panic("no legacy template revision")
+	}
+	return rev.ID
+}()
 
 func TestMain(m *testing.M) {
 	if os.Getenv(runAsSaasgen) == "1" {
@@ -60,6 +85,11 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GIT_AUTHOR_EMAIL", "script@example.com")
 			env.Setenv("GIT_COMMITTER_NAME", "Script Test")
 			env.Setenv("GIT_COMMITTER_EMAIL", "script@example.com")
+			// The current template revision, which saasgen.yaml records.
+			env.Setenv("TEMPLATES", currentRevision)
+			// The legacy revision: what saasgen generated before it recorded
+			// revisions (upgrade scripts start from it).
+			env.Setenv("LEGACY", legacyRevision)
 			// saasgen verify runs the go command: give it the caches and
 			// module proxy of the host so nothing is downloaded twice.
 			for k, v := range goEnv {

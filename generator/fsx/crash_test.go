@@ -33,12 +33,14 @@ var (
 		{Path: "a.txt", Content: []byte("old a"), Mode: 0o644},
 		{Path: "sub/b.txt", Content: []byte("old b"), Mode: 0o644},
 		{Path: "keep.txt", Content: []byte("the owner's"), Mode: 0o600},
+		{Path: "sub/gone.txt", Content: []byte("removed by the transaction"), Mode: 0o644},
 	}
 	newFiles = []File{
 		{Path: "a.txt", Content: []byte("new a"), Mode: 0o644},
 		{Path: "sub/b.txt", Content: []byte("new b"), Mode: 0o644},
 		{Path: "new/dir/c.txt", Content: []byte("new c"), Mode: 0o644},
 		{Path: "run.sh", Content: []byte("#!/bin/sh\n"), Mode: 0o755},
+		{Path: "sub/gone.txt", Remove: true},
 	}
 )
 

@@ -37,6 +37,9 @@ type File struct {
 	Path    string      // slash-separated, relative to the tree root
 	Content []byte      //
 	Mode    fs.FileMode // 0o644, or 0o755 for scripts
+	// Remove deletes the file at Path instead (Content and Mode unused): a
+	// transaction keeps it aside until its commit, so a rollback restores it.
+	Remove bool
 }
 
 // step is called after every operation that changes the disk, named by

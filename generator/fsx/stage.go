@@ -72,6 +72,9 @@ func (s *Stage) Write(ctx context.Context, files []File) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if f.Remove {
+			continue // a new tree has nothing to remove
+		}
 		if d := path.Dir(f.Path); !s.dirs[d] {
 			if err := s.root.MkdirAll(d, 0o755); err != nil {
 				return wrap(s.Dir, f.Path, err)

@@ -42,7 +42,8 @@ type journal struct {
 
 type journalEntry struct {
 	Path    string `json:"path"`
-	Existed bool   `json:"existed"` // the target existed: its old content is kept as Path+OldSuffix
+	Existed bool   `json:"existed"`           // the target existed: its old content is kept as Path+OldSuffix
+	Removed bool   `json:"removed,omitempty"` // the target is removed: nothing is swapped in
 }
 
 // Tx is a set of files written into an existing tree that can still be
@@ -94,7 +95,9 @@ func (tx *Tx) plan(files []File) error {
 		_, err := tx.root.Lstat(f.Path)
 		switch {
 		case err == nil:
-			tx.j.Files = append(tx.j.Files, journalEntry{Path: f.Path, Existed: true})
+			tx.j.Files = append(tx.j.Files, journalEntry{Path: f.Path, Existed: true, Removed: f.Remove})
+		case errors.Is(err, fs.ErrNotExist) && f.Remove:
+			continue // already gone: nothing to do
 		case errors.Is(err, fs.ErrNotExist):
 			tx.j.Files = append(tx.j.Files, journalEntry{Path: f.Path})
 		default:
@@ -128,6 +131,9 @@ func (tx *Tx) apply(files []File) error {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = f.Path
+		if f.Remove {
+			continue
+		}
 		if err := writeFile(tx.root, f.Path+NewSuffix, f); err != nil {
 			return wrap(tx.dir, f.Path, err)
 		}
@@ -142,6 +148,9 @@ func (tx *Tx) apply(files []File) error {
 				return wrap(tx.dir, e.Path, err)
 			}
 			step("keep old " + e.Path)
+		}
+		if e.Removed {
+			continue
 		}
 		if err := tx.root.Rename(e.Path+NewSuffix, e.Path); err != nil {
 			return wrap(tx.dir, e.Path, err)

@@ -91,6 +91,8 @@ kept, unverified (run 'saasgen verify DIR').`,
 	f.BoolVar(&file.DryRun, "dry-run", false, "print the files that would be written and write nothing")
 	f.BoolVar(&file.Force, "force", false, "write into a non-empty directory (files saasgen generates are overwritten, others kept)")
 	f.BoolVar(&o.json, "json", false, "print one JSON document with the result on stdout (progress goes to stderr)")
+	f.StringVar(&file.Revision, "templates-revision", "", "render with this older template revision of saasgen's history (a project for saasgen upgrade to bring up to date)")
+	_ = f.MarkHidden("templates-revision")
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
 	_ = cmd.MarkFlagDirname("dir")
 	return cmd
@@ -130,6 +132,7 @@ func (o *newOptions) collect(cmd *cobra.Command, args []string, flags generator.
 	apply("skip-verify", func() { o.opts.SkipVerify = flags.SkipVerify })
 	apply("dry-run", func() { o.opts.DryRun = flags.DryRun })
 	apply("force", func() { o.opts.Force = flags.Force })
+	apply("templates-revision", func() { o.opts.Revision = flags.Revision })
 	if len(args) == 1 {
 		o.opts.Name = args[0]
 		o.given[keyName] = true

@@ -131,6 +131,7 @@ with 'saasgen add module'.`,
 		newNewCmd(streams, gen, nil),
 		newAddCmd(streams, gen, nil),
 		newVerifyCmd(streams, nil),
+		newUpgradeCmd(streams, gen, nil),
 		newVersionCmd(streams, version),
 	)
 	return root

@@ -199,7 +199,7 @@ func TestTwoInstancesShareSessionsAndLimits(t *testing.T) {
 	for range 2 {
 		out, err := operator(t, bin, env, "apikeys", "create", "--tenant", "acme", "--name", "ci")
 		if err != nil {
-			t.Fatalf("apikeys create: %v %s", err, err.(*exec.ExitError).Stderr)
+			t.Fatalf("apikeys create: %v %s", err, stderrOf(err))
 		}
 		keys = append(keys, strings.TrimSpace(out))
 	}
@@ -248,7 +248,7 @@ func TestOperatorWalkthrough(t *testing.T) {
 	createTenant(t, db, "acme")
 	out, err := operator(t, bin, env, "apikeys", "create", "--tenant", "acme", "--name", "ci", "--role", "admin", "--expires", "720h")
 	if err != nil {
-		t.Fatalf("apikeys create: %v %s", err, err.(*exec.ExitError).Stderr)
+		t.Fatalf("apikeys create: %v %s", err, stderrOf(err))
 	}
 	key := strings.TrimSpace(out)
 	logs := &authtest.LogSink{}
@@ -305,4 +305,12 @@ func (d *deployment) apiKey(t *testing.T, slug string) string {
 	}
 	t.Fatal("apikeys create printed no key")
 	return ""
+}
+
+// stderrOf returns the standard error an *exec.ExitError carries.
+func stderrOf(err error) []byte {
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		return ee.Stderr
+	}
+	return nil
 }

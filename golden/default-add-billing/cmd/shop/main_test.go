@@ -27,7 +27,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if binDir != "" {
-		os.RemoveAll(binDir)
+		_ = os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
@@ -253,7 +253,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, res.Body)
+	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	if res.StatusCode != 200 || res.Header.Get("X-Request-ID") != "e2e-request" {
 		t.Fatalf("/livez = %d, X-Request-ID %q", res.StatusCode, res.Header.Get("X-Request-ID"))

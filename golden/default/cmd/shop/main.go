@@ -135,9 +135,9 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer a.Close(ctx)
 	checkDatabase(ctx, a, logger)
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
 	}
@@ -174,7 +174,7 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 // public listener, until the returned function is called; that function
 // stops it and returns its error. A failure of the listener calls fail.
 func serveMetrics(ctx context.Context, a *app.App, cfg *config.Config, logger *slog.Logger, fail context.CancelCauseFunc) (func() error, error) {
-	ln, err := net.Listen("tcp", cfg.Metrics.Addr)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.Metrics.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on METRICS_ADDR %s: %w", cfg.Metrics.Addr, err)
 	}
@@ -225,7 +225,7 @@ func work(ctx context.Context, environ []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer a.Close(ctx)
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	stopMetrics, err := serveMetrics(ctx, a, cfg, logger, stop)
@@ -253,7 +253,7 @@ func migrate(ctx context.Context, direction string, environ []string, stdout, st
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer func() { _ = m.Close() }()
 
 	switch direction {
 	case "up":
@@ -271,7 +271,7 @@ func migrate(ctx context.Context, direction string, environ []string, stdout, st
 		if err != nil {
 			return err
 		}
-		defer conn.Close(context.WithoutCancel(ctx))
+		defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 		queue, err := jobs.MigrateBackend(ctx, cfg.Migrate.DatabaseURL)
 		if err != nil {
 			return err

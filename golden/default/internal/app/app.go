@@ -82,21 +82,21 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, modules
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	a.Metrics = metricsMux
 	if err := a.identity(); err != nil {
-		a.Close()
+		a.Close(ctx)
 		return nil, err
 	}
 	if err := a.background(ctx); err != nil {
-		a.Close()
+		a.Close(ctx)
 		return nil, err
 	}
 	if a.Handler, err = a.routes(modules); err != nil {
-		a.Close()
+		a.Close(ctx)
 		return nil, err
 	}
 	// Every job kind is registered (platform's, then the modules' in
 	// routes): the queue can be sealed.
 	if err := a.Jobs.Seal(); err != nil {
-		a.Close()
+		a.Close(ctx)
 		return nil, err
 	}
 	return a, nil
@@ -150,7 +150,7 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	a.Blob.Register(root)
 	a.Auth.RegisterLogin(root)
 
-	var h http.Handler = logging.RecordRoute(httpx.JSONFallback(root))
+	h := logging.RecordRoute(httpx.JSONFallback(root))
 	h = httpx.Recover(a.Logger)(h)
 	h = httpx.WithRequestID(h)
 	h = logging.Middleware(a.Logger)(h)
@@ -179,8 +179,8 @@ const closeTimeout = time.Second
 // last uses), the queue's and the storage's connections, then Redis, then
 // the database pool, waiting at most closeTimeout for the connections still
 // in use.
-func (a *App) Close() {
-	a.closeIdentity()
+func (a *App) Close(ctx context.Context) {
+	a.closeIdentity(ctx)
 	if a.Jobs != nil {
 		if err := a.Jobs.Close(); err != nil {
 			a.Logger.Warn("close job queue", "error", err)
@@ -203,14 +203,15 @@ func (a *App) Close() {
 	}
 }
 
-// Migrations returns the platform migrations merged with those of every
-// installed module.
+// Migrations returns the migrations of every installed module merged into
+// one sequence (the platform's are a sequence of their own: see
+// database.NewMigrator).
 func Migrations() (fs.FS, error) {
 	return migrations(installedModules())
 }
 
 func migrations(modules []module.Definition) (fs.FS, error) {
-	sources := []database.MigrationSource{database.PlatformMigrations()}
+	var sources []database.MigrationSource
 	for _, m := range modules {
 		sources = append(sources, database.MigrationSource{Name: "module " + m.Name, FS: m.Migrations})
 	}

@@ -29,7 +29,7 @@ func newTestApp(t *testing.T, databaseURL string, environ ...string) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.Close)
+	t.Cleanup(func() { a.Close(context.Background()) })
 	return a
 }
 
@@ -96,7 +96,7 @@ func TestCloseIsBounded(t *testing.T) {
 	closed := make(chan struct{})
 	start := time.Now()
 	go func() {
-		a.Close()
+		a.Close(context.Background())
 		close(closed)
 	}()
 	select {

@@ -23,7 +23,7 @@ import (
 // can sign in, and support. Every change still runs in the tenant's
 // row-level security scope.
 
-const apikeysUsage = `usage:
+const apikeysUsage = /* #nosec G101 -- usage text, not a credential */ `usage:
   minimal apikeys create --tenant SLUG --name NAME [--role admin|member] [--expires 720h]
   minimal apikeys list --tenant SLUG
   minimal apikeys revoke PREFIX`
@@ -185,7 +185,7 @@ func withOwner(ctx context.Context, environ []string, fn func(*pgx.Conn) error) 
 	if err != nil {
 		return fmt.Errorf("connect as MIGRATE_DATABASE_URL: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	return fn(conn)
 }
 

@@ -84,7 +84,7 @@ func tenants(ctx context.Context, args, environ []string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	return op(ctx, conn)
 }
 

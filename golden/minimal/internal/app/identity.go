@@ -52,9 +52,9 @@ func (a *App) ready(ctx context.Context) error {
 }
 
 // closeIdentity releases what identity built, in reverse order.
-func (a *App) closeIdentity() {
+func (a *App) closeIdentity(ctx context.Context) {
 	if a.Auth != nil {
-		a.Auth.Close()
+		a.Auth.Close(ctx)
 	}
 	if a.closeStore != nil {
 		a.closeStore()

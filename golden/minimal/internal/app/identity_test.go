@@ -89,7 +89,7 @@ func newIDEnv(t *testing.T, modules []module.Definition, environ ...string) *idE
 	e.secrets = append(e.secrets, cfg.OIDC.ClientSecret)
 	t.Cleanup(func() {
 		srv.Close()
-		a.Close()
+		a.Close(context.Background())
 		authtest.AssertNoSecrets(t, e.logs.String(), e.secrets...)
 	})
 	return e
@@ -408,7 +408,7 @@ func TestAPIKeys(t *testing.T) {
 	if err := e.db.OwnerPool.QueryRow(t.Context(), `SELECT count(*) FROM api_keys WHERE last_used_at IS NOT NULL`).Scan(&used); err != nil || used != 0 {
 		t.Errorf("%d keys have last_used_at before any flush (%v): a write per request?", used, err)
 	}
-	e.app.Auth.Close()
+	e.app.Auth.Close(t.Context())
 	if err := e.db.OwnerPool.QueryRow(t.Context(), `SELECT count(*) FROM api_keys WHERE last_used_at IS NOT NULL`).Scan(&used); err != nil || used != 2 {
 		t.Errorf("%d keys have last_used_at after the flush (%v), want the 2 used", used, err)
 	}

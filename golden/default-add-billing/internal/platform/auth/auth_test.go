@@ -187,7 +187,7 @@ func TestSessionCookie(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := auth.New(auth.Options{Config: cfg, Pool: db.AppPool, Sessions: sessions, Resolver: tenancy.NewResolver(db.AppPool, 0), Logger: discard()})
-		t.Cleanup(a.Close)
+		t.Cleanup(func() { a.Close(context.Background()) })
 		mux := http.NewServeMux()
 		a.RegisterLogin(mux)
 		token, err := sessions.Issue(t.Context(), uuid.New())
@@ -233,7 +233,7 @@ func TestSessionStoreFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := auth.New(auth.Options{Config: cfg, Pool: db.AppPool, Sessions: sessions, Resolver: tenancy.NewResolver(db.AppPool, 0), Logger: discard()})
-	t.Cleanup(a.Close)
+	t.Cleanup(func() { a.Close(context.Background()) })
 	api := http.NewServeMux()
 	a.RegisterAPI(api)
 	req := httptest.NewRequest("GET", "/api/v1/me", nil)

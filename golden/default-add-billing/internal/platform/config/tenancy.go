@@ -63,7 +63,7 @@ func isDomainName(s string) bool {
 			return false
 		}
 		for _, c := range []byte(label) {
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			if ldh := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-'; !ldh {
 				return false
 			}
 		}

@@ -105,7 +105,7 @@ func (a *Authenticator) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, err := a.sessions.load(r)
+	ctx, err := a.sessions.load(r.Context(), r)
 	if err != nil {
 		sessionFailed(w, r, a.logger, err)
 		return
@@ -136,7 +136,7 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, err := a.sessions.load(r)
+	ctx, err := a.sessions.load(r.Context(), r)
 	if err != nil {
 		sessionFailed(w, r, a.logger, err)
 		return
@@ -145,6 +145,7 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request) {
 	// Each login attempt's values are single-use, whatever happens next.
 	state, nonce, verifier, returnTo := sm.PopString(ctx, sessionState), sm.PopString(ctx, sessionNonce), sm.PopString(ctx, sessionVerifier), sm.PopString(ctx, sessionReturn)
 	q := r.URL.Query()
+	//nolint:contextcheck // ctx is the request's context with its session loaded into it
 	refuse := func(code, msg string, attrs ...slog.Attr) {
 		if state != "" {
 			if err := a.sessions.commit(ctx, w); err != nil {
@@ -222,7 +223,7 @@ func (a *Authenticator) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.sessions.hasCookie(r) {
-		ctx, err := a.sessions.load(r)
+		ctx, err := a.sessions.load(r.Context(), r)
 		if err != nil {
 			sessionFailed(w, r, a.logger, err)
 			return

@@ -14,6 +14,7 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tw := &trackingWriter{ResponseWriter: w}
+			//nolint:contextcheck // the recovery logs and answers with the request's own context
 			defer func() {
 				v := recover()
 				if v == nil {

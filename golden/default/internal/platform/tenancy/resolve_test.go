@@ -306,7 +306,7 @@ func TestResolverIsSafeForConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			slug := []string{"tenant-a", "tenant-b"}[i%2]
 			if got, err := r.BySlug(t.Context(), slug); err != nil || got.Slug != slug {
-				errs <- fmt.Errorf("BySlug(%q) = %+v, %v", slug, got, err)
+				errs <- fmt.Errorf("BySlug(%q) = %+v, %w", slug, got, err)
 			}
 		})
 	}

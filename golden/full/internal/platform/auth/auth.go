@@ -102,7 +102,7 @@ func New(opts Options) *Authenticator {
 }
 
 // Close writes the API keys' last uses still in memory.
-func (a *Authenticator) Close() { a.keys.Close() }
+func (a *Authenticator) Close(ctx context.Context) { a.keys.Close(ctx) }
 
 // Sessions returns the session manager.
 func (a *Authenticator) Sessions() *Sessions { return a.sessions }
@@ -160,11 +160,14 @@ func (a *Authenticator) Middleware(api *http.ServeMux) func(http.Handler) http.H
 			case a.account[pattern]:
 				rq.needs = tenantOptional
 			}
+			// ctx is r.Context() with the session, the principal and the
+			// tenant added.
 			ctx, ok := rq.authenticate()
 			if !ok {
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(ctx))
+			next.ServeHTTP(w, r.WithContext(ctx)) //nolint:contextcheck // see ctx above
+
 		})
 	}
 }
@@ -196,7 +199,7 @@ func (rq *request) authenticate() (context.Context, bool) {
 		return rq.apiKey(token)
 	}
 	if a.sessions.hasCookie(r) {
-		ctx, err := a.sessions.load(r)
+		ctx, err := a.sessions.load(r.Context(), r)
 		if err != nil {
 			sessionFailed(rq.w, r, a.logger, err)
 			return nil, false

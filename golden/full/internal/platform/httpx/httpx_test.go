@@ -312,7 +312,7 @@ func TestServeDrains(t *testing.T) {
 	base, stop, served := testServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
 		<-release
-		io.WriteString(w, "finished")
+		_, _ = io.WriteString(w, "finished")
 	}), 5*time.Second)
 	inflight := getAsync(base + "/slow")
 	<-started

@@ -248,7 +248,7 @@ func (q *Queue) retryDelay(attempt int) time.Duration {
 	if d <= 0 || d > time.Hour {
 		d = time.Hour
 	}
-	return d + time.Duration(rand.Int64N(int64(d)/10+1))
+	return d + time.Duration(rand.Int64N(int64(d)/10+1)) //nolint:gosec // G404: jitter spreads retries out; it needs no unpredictability
 }
 
 // finalError tells the backend not to retry: the job's status is final.

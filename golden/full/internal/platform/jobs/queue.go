@@ -122,12 +122,12 @@ func (b *asynqBackend) work(ctx context.Context) error {
 func (b *asynqBackend) handle(ctx context.Context, t *asynq.Task) error {
 	var env envelope
 	if err := json.Unmarshal(t.Payload(), &env); err != nil {
-		return fmt.Errorf("%w: decode job: %v", asynq.SkipRetry, err)
+		return fmt.Errorf("%w: decode job: %w", asynq.SkipRetry, err)
 	}
 	retried, _ := asynq.GetRetryCount(ctx)
 	err := b.q.execute(ctx, env, retried+1)
 	if fe, ok := errors.AsType[finalError](err); ok {
-		return fmt.Errorf("%w: %v", asynq.SkipRetry, fe.err)
+		return fmt.Errorf("%w: %w", asynq.SkipRetry, fe.err)
 	}
 	return err
 }

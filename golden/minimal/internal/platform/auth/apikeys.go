@@ -69,7 +69,7 @@ func keyPrefix(key string) (string, bool) {
 		return "", false
 	}
 	for _, c := range []byte(key[len(keyScheme):keyPrefixLen] + key[keyPrefixLen+1:]) {
-		if !('a' <= c && c <= 'z' || '2' <= c && c <= '7') {
+		if base32 := 'a' <= c && c <= 'z' || '2' <= c && c <= '7'; !base32 {
 			return "", false
 		}
 	}
@@ -231,8 +231,9 @@ func (k *Keys) flush(ctx context.Context) {
 	}
 }
 
-// Close stops the flush loop and writes the last uses still in memory.
-func (k *Keys) Close() {
+// Close stops the flush loop and writes the last uses still in memory,
+// within 5 s even when ctx is already canceled (as at shutdown).
+func (k *Keys) Close(ctx context.Context) {
 	select {
 	case <-k.stop:
 		return
@@ -240,7 +241,7 @@ func (k *Keys) Close() {
 	}
 	close(k.stop)
 	k.wg.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	k.flush(ctx)
 }

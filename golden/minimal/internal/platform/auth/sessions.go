@@ -97,12 +97,12 @@ func (s *Sessions) hasCookie(r *http.Request) bool {
 // load reads the session of r's cookie into the returned context: one store
 // round trip, none without a cookie. An unknown or expired token yields an
 // empty session.
-func (s *Sessions) load(r *http.Request) (context.Context, error) {
+func (s *Sessions) load(ctx context.Context, r *http.Request) (context.Context, error) {
 	var token string
 	if c, err := r.Cookie(s.sm.Cookie.Name); err == nil {
 		token = c.Value
 	}
-	ctx, err := s.sm.Load(r.Context(), token)
+	ctx, err := s.sm.Load(ctx, token)
 	if err != nil {
 		return nil, fmt.Errorf("auth: load session: %w", err)
 	}

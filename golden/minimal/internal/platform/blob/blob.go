@@ -128,7 +128,7 @@ func (s *Store) download(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, http.StatusInternalServerError, "internal", "internal server error")
 		return
 	}
-	defer rd.Close()
+	defer func() { _ = rd.Close() }()
 	h := w.Header()
 	h.Set("Content-Type", rd.ContentType())
 	h.Set("Content-Length", strconv.FormatInt(rd.Size(), 10))

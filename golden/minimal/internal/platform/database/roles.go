@@ -137,7 +137,7 @@ func GrantAppRole(ctx context.Context, conn Querier, role string) error {
 		"ALTER DEFAULT PRIVILEGES IN SCHEMA " + s + " GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO " + r,
 	}
 	type revoke struct{ privileges, table string }
-	revokes := []revoke{{"ALL", VersionTable}}
+	revokes := []revoke{{"ALL", VersionTable}, {"ALL", PlatformVersionTable}}
 	for _, t := range ReadOnlyTables {
 		revokes = append(revokes, revoke{"INSERT, UPDATE, DELETE, TRUNCATE", t})
 	}

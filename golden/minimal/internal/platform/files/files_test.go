@@ -125,7 +125,7 @@ func (e *env) objects(t *testing.T, tenant uuid.UUID) []string {
 	it := e.bg.Blob.Bucket.List(nil)
 	for {
 		obj, err := it.Next(t.Context())
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return keys
 		}
 		if err != nil {

@@ -52,7 +52,7 @@ func New(t testing.TB, db *dbtest.DB, environ ...string) *Env {
 		Resolver: tenancy.NewResolver(db.AppPool, 0),
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
-	t.Cleanup(a.Close)
+	t.Cleanup(func() { a.Close(context.Background()) })
 	return &Env{DB: db, Auth: a, Config: cfg}
 }
 
@@ -112,7 +112,7 @@ func (e *Env) Session(t testing.TB, user uuid.UUID) *http.Cookie {
 	if err != nil {
 		t.Fatalf("authtest: sign in: %v", err)
 	}
-	return &http.Cookie{Name: e.Auth.Sessions().CookieName(), Value: token}
+	return &http.Cookie{Name: e.Auth.Sessions().CookieName(), Value: token, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
 }
 
 // Caller adds credentials (and a tenant) to a request.

@@ -48,7 +48,7 @@ func prepareBackend(t testing.TB, _ *dbtest.DB, cfg *config.Config) {
 	}
 	t.Cleanup(func() {
 		in := asynq.NewInspector(opt)
-		defer in.Close()
+		defer func() { _ = in.Close() }()
 		if err := in.DeleteQueue(cfg.Jobs.Queue, true); err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
 			t.Errorf("jobstest: delete queue %s: %v", cfg.Jobs.Queue, err)
 		}
@@ -63,7 +63,7 @@ func (e *Env) Idle(t testing.TB, _ *dbtest.DB, timeout time.Duration) {
 		t.Fatal(err)
 	}
 	in := asynq.NewInspector(opt)
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	deadline := time.Now().Add(timeout)
 	for {
 		info, err := in.GetQueueInfo(e.Config.Jobs.Queue)
@@ -96,7 +96,7 @@ func (e *Env) AwaitDelivery(t testing.TB, id uuid.UUID) {
 		t.Fatal(err)
 	}
 	in := asynq.NewInspector(opt)
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		info, err := in.GetTaskInfo(e.Config.Jobs.Queue, id.String())

@@ -93,18 +93,28 @@ func (b *Browser) Do(t testing.TB, req *http.Request, app string) *http.Response
 	return res
 }
 
-// Get is Do for a GET of u whose body is read and closed; it returns the
-// response and the body.
-func (b *Browser) Get(t testing.TB, u, app string) (*http.Response, []byte) {
+// Page is the answer to a Get, its body read and its connection released.
+type Page struct {
+	Status int
+	Body   []byte
+	// Location is the redirect's target, resolved against the request's
+	// URL; nil when the answer is not a redirect.
+	Location *url.URL
+}
+
+// Get is Do for a GET of u.
+func (b *Browser) Get(t testing.TB, u, app string) Page {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := b.Do(t, req, app)
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return res, body
+	defer func() { _ = res.Body.Close() }()
+	p := Page{Status: res.StatusCode}
+	p.Body, _ = io.ReadAll(res.Body)
+	p.Location, _ = res.Location()
+	return p
 }
 
 // Cookie returns the value of the cookie name the jar holds for app.
@@ -140,25 +150,23 @@ const (
 // body. The browser keeps the session cookie the callback sets.
 func (b *Browser) SignIn(t testing.TB, app string, tamper func(Step, *url.URL)) (int, []byte) {
 	t.Helper()
-	res, body := b.Get(t, app+"/auth/login", app)
-	if res.StatusCode != http.StatusFound {
-		t.Fatalf("authtest: /auth/login answered %d %s, want a redirect to the provider", res.StatusCode, body)
+	p := b.Get(t, app+"/auth/login", app)
+	if p.Status != http.StatusFound {
+		t.Fatalf("authtest: /auth/login answered %d %s, want a redirect to the provider", p.Status, p.Body)
 	}
-	next := b.follow(t, res, ToProvider, tamper)
-	res, body = b.Get(t, next, app)
-	if res.StatusCode != http.StatusFound {
-		t.Fatalf("authtest: the provider answered %d %s, want a redirect to the callback", res.StatusCode, body)
+	p = b.Get(t, b.follow(t, p, ToProvider, tamper), app)
+	if p.Status != http.StatusFound {
+		t.Fatalf("authtest: the provider answered %d %s, want a redirect to the callback", p.Status, p.Body)
 	}
-	next = b.follow(t, res, ToCallback, tamper)
-	res, body = b.Get(t, next, app)
-	return res.StatusCode, body
+	p = b.Get(t, b.follow(t, p, ToCallback, tamper), app)
+	return p.Status, p.Body
 }
 
-func (b *Browser) follow(t testing.TB, res *http.Response, step Step, tamper func(Step, *url.URL)) string {
+func (b *Browser) follow(t testing.TB, p Page, step Step, tamper func(Step, *url.URL)) string {
 	t.Helper()
-	u, err := res.Location()
-	if err != nil {
-		t.Fatalf("authtest: %s redirect: %v", step, err)
+	u := p.Location
+	if u == nil {
+		t.Fatalf("authtest: %s redirect without a Location", step)
 	}
 	b.remember(u.Query().Get("code"))
 	if tamper != nil {

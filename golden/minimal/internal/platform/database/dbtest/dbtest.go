@@ -92,7 +92,7 @@ func New(t testing.TB, migrations ...fs.FS) *DB {
 	db.OwnerURL = withDatabase(t, base, db.Name, nil)
 	db.AppURL = withDatabase(t, base, db.Name, url.UserPassword(db.AppRole, password))
 
-	sources := []database.MigrationSource{database.PlatformMigrations()}
+	var sources []database.MigrationSource
 	for i, m := range migrations {
 		sources = append(sources, database.MigrationSource{Name: fmt.Sprintf("migrations[%d]", i), FS: m})
 	}
@@ -136,7 +136,7 @@ func (db *DB) Pool(t testing.TB, connURL string, configure func(*pgxpool.Config)
 	if configure != nil {
 		configure(pc)
 	}
-	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
+	pool, err := pgxpool.NewWithConfig(t.Context(), pc)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
