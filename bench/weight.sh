@@ -50,8 +50,8 @@ wall_ratio=$(awk '{print $1 / $3}' "$work/builds" | median)
 mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN {printf "%.1f", b / 1e6}'; }
 plain=$(mb "$work/plain"); stripped=$(mb "$work/stripped"); refsize=$(mb "$work/ref-stripped")
 if [ -n "${SIZES:-}" ]; then
-  echo "largest packages of the plain binary (go tool nm -size, MB):"
-  go tool nm -size "$work/plain" | awk '{sz=$2; name=$4; sub(/\(.*/, "", name); n=split(name, p, "."); pkg=p[1]; for (i=2; i<n; i++) pkg=pkg "." p[i]; s[pkg]+=sz} END {for (k in s) printf "%8.2f %s\n", s[k]/1e6, k}' |
+  echo "largest packages of the plain binary (go tool nm -size, code and read-only data; MB):"
+  go tool nm -size "$work/plain" | awk '$3 ~ /^[TtRr]$/ {sz=$2; name=$4; sub(/\(.*/, "", name); sub(/\.[^.\/]*$/, "", name); s[name]+=sz} END {for (k in s) printf "%8.2f %s\n", s[k]/1e6, k}' |
     sort -rn | sed -n 1,15p
 fi
 
