@@ -43,9 +43,8 @@ type AddResult struct {
 
 // addRun is the state of the add module pipeline.
 type addRun struct {
-	tree
+	project
 	opts     AddOptions
-	man      *Manifest
 	names    Names
 	modFiles []File // the module tree
 	owned    []File // saasgen-owned files that change, saasgen.yaml included
@@ -65,7 +64,7 @@ type addRun struct {
 // makes) the project as it was. A failed verification keeps the files (and
 // says so) unless opts.Rollback is set.
 func (g *Generator) AddModule(ctx context.Context, opts AddOptions) (*AddResult, error) {
-	r := &addRun{tree: tree{g: g, progress: g.Progress}, opts: opts}
+	r := &addRun{project: project{tree: tree{g: g, progress: g.Progress}, dir: opts.Dir, readOnly: opts.DryRun}, opts: opts}
 	err := runSteps(ctx, g.Progress, r, []step[addRun]{
 		{run: (*addRun).findProject},  // the saasgen.yaml beside the go.mod of the module holding opts.Dir
 		{run: (*addRun).lock},         // the project lock; a dead run's transaction recovered
@@ -87,31 +86,6 @@ func (g *Generator) AddModule(ctx context.Context, opts AddOptions) (*AddResult,
 		return nil, err
 	}
 	return r.res, err
-}
-
-func (r *addRun) findProject(context.Context) error {
-	root, err := FindProject(r.opts.Dir)
-	r.root = root
-	return err
-}
-
-// lock takes the project lock and recovers; a dry run, which writes nothing,
-// takes neither and only says when a dead run's transaction is pending.
-func (r *addRun) lock(ctx context.Context) error {
-	if !r.opts.DryRun {
-		return r.lockTree(ctx)
-	}
-	if _, err := os.Lstat(filepath.Join(r.root, fsx.JournalFile)); err == nil {
-		r.notes = append(r.notes, "an interrupted saasgen run left a transaction in "+r.root+"; the next command that writes there rolls it back")
-	}
-	return nil
-}
-
-func (r *addRun) readManifest(context.Context) error {
-	man, notes, err := openManifest(r.root, r.g.Version)
-	r.man = man
-	r.notes = append(r.notes, notes...)
-	return err
 }
 
 func (r *addRun) validate(context.Context) error {
@@ -166,13 +140,6 @@ func (r *addRun) plan(context.Context) error {
 	r.modFiles, r.owned = modFiles, owned
 	r.files = append(slices.Clone(modFiles), owned...)
 	return writeProblem(r.root, fsx.Check(r.root, r.files))
-}
-
-func (r *addRun) dryRun(context.Context) error {
-	if r.opts.DryRun {
-		return errStop
-	}
-	return nil
 }
 
 func (r *addRun) write(ctx context.Context) error {

@@ -189,3 +189,51 @@ func checkGitLink(root string) error {
 	}
 	return nil
 }
+
+// project is the state of the commands that change an existing generated
+// project (add module, upgrade): its tree and its manifest. Their first
+// steps are these methods.
+type project struct {
+	tree
+	dir      string // the directory the command was given, inside the project
+	readOnly bool   // a dry run or a check: no lock taken, nothing recovered
+	man      *Manifest
+}
+
+// findProject finds the project holding dir: saasgen.yaml beside the go.mod
+// of its Go module.
+func (p *project) findProject(context.Context) error {
+	root, err := FindProject(p.dir)
+	p.root = root
+	return err
+}
+
+// lock takes the project lock and recovers what a killed run left; a
+// read-only run takes neither and only says when a dead run's transaction
+// is pending.
+func (p *project) lock(ctx context.Context) error {
+	if !p.readOnly {
+		return p.lockTree(ctx)
+	}
+	if _, err := os.Lstat(filepath.Join(p.root, fsx.JournalFile)); err == nil {
+		p.notes = append(p.notes, "an interrupted saasgen run left a transaction in "+p.root+"; the next command that writes there rolls it back")
+	}
+	return nil
+}
+
+// readManifest reads saasgen.yaml (refusing one from a newer saasgen) and
+// the module path from go.mod.
+func (p *project) readManifest(context.Context) error {
+	man, notes, err := openManifest(p.root, p.g.Version)
+	p.man = man
+	p.notes = append(p.notes, notes...)
+	return err
+}
+
+// dryRun ends a read-only run after planning: --dry-run writes nothing.
+func (p *project) dryRun(context.Context) error {
+	if p.readOnly {
+		return errStop
+	}
+	return nil
+}

@@ -99,9 +99,8 @@ func (e *BehindError) Error() string {
 
 // upgradeRun is the state of the upgrade pipeline.
 type upgradeRun struct {
-	tree
+	project
 	opts              UpgradeOptions
-	man               *Manifest
 	base, cur         *templateRevision
 	baseAns, newAns   Answers
 	baseAlloc, alloc  Allocations
@@ -116,7 +115,7 @@ type upgradeRun struct {
 // (theirs), and merges the difference into the working tree file by file,
 // three ways. See the README's upgrade section for the rules.
 func (g *Generator) Upgrade(ctx context.Context, opts UpgradeOptions) (*UpgradeResult, error) {
-	r := &upgradeRun{tree: tree{g: g, progress: g.Progress}, opts: opts}
+	r := &upgradeRun{project: project{tree: tree{g: g, progress: g.Progress}, dir: opts.Dir, readOnly: opts.DryRun || opts.Check}, opts: opts}
 	err := runSteps(ctx, g.Progress, r, []step[upgradeRun]{
 		{run: (*upgradeRun).findProject},  // saasgen.yaml beside the go.mod of the module holding opts.Dir
 		{run: (*upgradeRun).lock},         // the project lock; a dead run's transaction recovered (not for --check, --dry-run)
@@ -141,19 +140,6 @@ func (g *Generator) Upgrade(ctx context.Context, opts UpgradeOptions) (*UpgradeR
 		return nil, err
 	}
 	return r.res, err
-}
-
-func (r *upgradeRun) findProject(context.Context) error {
-	root, err := FindProject(r.opts.Dir)
-	r.root = root
-	return err
-}
-
-func (r *upgradeRun) readManifest(context.Context) error {
-	man, notes, err := openManifest(r.root, r.g.Version)
-	r.man = man
-	r.notes = append(r.notes, notes...)
-	return err
 }
 
 func (r *upgradeRun) revisions(context.Context) error {
@@ -271,23 +257,11 @@ func (r *upgradeRun) clean(context.Context) error {
 	return nil
 }
 
-func (r *upgradeRun) lock(ctx context.Context) error {
-	if !r.opts.DryRun && !r.opts.Check {
-		return r.lockTree(ctx)
-	}
-	if _, err := os.Lstat(filepath.Join(r.root, fsx.JournalFile)); err == nil {
-		r.notes = append(r.notes, "an interrupted saasgen run left a transaction in "+r.root+"; the next command that writes there rolls it back")
-	}
-	return nil
-}
-
 func (r *upgradeRun) render(ctx context.Context) error {
 	base, err := r.g.renderRevision(ctx, r.base, r.baseAns, r.baseAlloc.clone())
 	if err != nil {
 		return fmt.Errorf("rendering the base (revision %s): %w", r.base.ID, err)
 	}
-	// The base allocation may lack keys of the base revision (a manifest
-	// of the legacy schema): allocate them as the templates then did.
 	theirs, err := r.g.renderRevision(ctx, r.cur, r.newAns, r.alloc)
 	if err != nil {
 		return err
@@ -438,13 +412,6 @@ func mapValues[K comparable, V any](m map[K]V) func(func(V) bool) {
 			}
 		}
 	}
-}
-
-func (r *upgradeRun) dryRun(context.Context) error {
-	if r.opts.DryRun {
-		return errStop
-	}
-	return nil
 }
 
 // write lands every file as one transaction and commits it: the tree is

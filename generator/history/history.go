@@ -271,8 +271,13 @@ func Land(dir string, files map[string][]byte, rev Revision) (string, bool, erro
 			continue
 		}
 		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		zw.Write(data)
+		zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if err != nil {
+			return "", false, err
+		}
+		if _, err := zw.Write(data); err != nil {
+			return "", false, err
+		}
 		if err := zw.Close(); err != nil {
 			return "", false, err
 		}

@@ -223,7 +223,7 @@ func (m *Migrator) locked(ctx context.Context, f func(conn *sql.Conn) error) (er
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrateLock); err != nil {
 		return err
 	}
