@@ -117,6 +117,10 @@ func (g *Generator) clashes() (*clashIndex, error) {
 	v, _ := clashCache.LoadOrStore(clashKey{g.project, g.module}, &clashEntry{})
 	e := v.(*clashEntry)
 	e.once.Do(func() {
+		var ok bool
+		if e.idx, ok, e.err = unmarshalClashIndex(shippedClashIndex, treesDigest(g.project, g.module)); ok || e.err != nil {
+			return
+		}
 		clashIndexBuilds.Add(1)
 		e.idx, e.err = buildClashIndex(g.project, g.module)
 	})

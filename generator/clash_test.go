@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	"github.com/saasgen/saasgen/generator"
 	"github.com/saasgen/saasgen/generator/gentest"
@@ -107,12 +109,33 @@ func TestClashReasons(t *testing.T) {
 	}
 }
 
-// TestClashIsCached: the index is computed once per parsed template trees,
-// however many checks run, concurrently or not; another generator (its own
-// parse) computes its own.
+// TestClashIsCached: the embedded trees use the shipped index and build
+// none; other trees (here the embedded ones with one template edited) get
+// their index computed once per parse, however many checks run, concurrently
+// or not; another generator (its own parse) computes its own.
 func TestClashIsCached(t *testing.T) {
-	g := newGenerator()
 	before := generator.ClashIndexBuilds.Load()
+	if err := newGenerator().CheckModuleNames(generator.ModuleNames("notes")); err != nil {
+		t.Fatal(err)
+	}
+	if n := generator.ClashIndexBuilds.Load() - before; n != 0 {
+		t.Fatalf("the embedded templates built the index %d times, want 0 (the shipped index)", n)
+	}
+	edited := fstest.MapFS{}
+	err := fs.WalkDir(templates.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		src, err := fs.ReadFile(templates.FS, p)
+		edited[p] = &fstest.MapFile{Data: src, Mode: 0o644}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := edited["project/README.md.tmpl"]
+	readme.Data = append(slices.Clip(readme.Data), "\nEdited.\n"...)
+	g := &generator.Generator{Templates: edited}
 	if err := g.CheckModuleNames(generator.ModuleNames("notes")); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +154,7 @@ func TestClashIsCached(t *testing.T) {
 	if n := generator.ClashIndexBuilds.Load() - before; n != 1 {
 		t.Errorf("the index was built %d times for one generator, want once", n)
 	}
-	if err := newGenerator().CheckModuleNames(generator.ModuleNames("notes")); err != nil {
+	if err := (&generator.Generator{Templates: edited}).CheckModuleNames(generator.ModuleNames("notes")); err != nil {
 		t.Fatal(err)
 	}
 	if n := generator.ClashIndexBuilds.Load() - before; n != 2 {

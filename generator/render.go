@@ -2,13 +2,17 @@ package generator
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"go/format"
 	"io/fs"
 	"path"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -22,8 +26,9 @@ const TemplateExt = ".tmpl"
 // Parsing is separate from rendering so every template of the embedded trees
 // is parsed up front (and by a test), never first in a user's hands.
 type TemplateSet struct {
-	root  string
-	files []parsedTemplate
+	root   string
+	files  []parsedTemplate
+	digest [sha256.Size]byte // of every file's path and source
 }
 
 type parsedTemplate struct {
@@ -110,6 +115,11 @@ func funcMap() template.FuncMap {
 // .tmpl suffix or a template that does not parse is an error naming the file.
 func ParseTemplates(fsys fs.FS, root string) (*TemplateSet, error) {
 	set := &TemplateSet{root: root}
+	h := sha256.New()
+	// Every file's templates are associated with one base, so they share
+	// its function map: adding sprig's functions to each template costs
+	// more than parsing it.
+	base := template.New(root).Option("missingkey=error").Funcs(funcMap())
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -121,15 +131,17 @@ func ParseTemplates(fsys fs.FS, root string) (*TemplateSet, error) {
 		if err != nil {
 			return err
 		}
+		fmt.Fprintf(h, "%d:%s%d:", len(p), p, len(src))
+		h.Write(src)
 		rel, sels, err := parseSelectors(strings.TrimSuffix(strings.TrimPrefix(p, root+"/"), TemplateExt))
 		if err != nil {
 			return fmt.Errorf("template %s: %w", p, err)
 		}
-		pt, err := template.New(p + " (path)").Option("missingkey=error").Funcs(funcMap()).Parse(rel)
+		pt, err := base.New(p + " (path)").Parse(rel)
 		if err != nil {
 			return fmt.Errorf("template path %s: %w", p, err)
 		}
-		bt, err := template.New(p).Option("missingkey=error").Funcs(funcMap()).Parse(string(src))
+		bt, err := base.New(p).Parse(string(src))
 		if err != nil {
 			return fmt.Errorf("template %w", err)
 		}
@@ -139,6 +151,7 @@ func ParseTemplates(fsys fs.FS, root string) (*TemplateSet, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.Sum(set.digest[:0])
 	return set, nil
 }
 
@@ -148,7 +161,14 @@ func ParseTemplates(fsys fs.FS, root string) (*TemplateSet, error) {
 // nothing but white space, is left out: that is how a template is made
 // conditional. Go files are formatted with go/format.
 func (s *TemplateSet) Render(data any) ([]File, error) {
-	files := make([]File, 0, len(s.files))
+	// Paths first, in order, so duplicates are reported the same way every
+	// time; then the bodies, formatted in parallel (go/format is most of the
+	// cost of rendering).
+	type job struct {
+		t   parsedTemplate
+		rel string
+	}
+	jobs := make([]job, 0, len(s.files))
 	seen := map[string]string{}
 	for _, t := range s.files {
 		if ok, err := t.selected(data); err != nil || !ok {
@@ -172,28 +192,57 @@ func (s *TemplateSet) Render(data any) ([]File, error) {
 			return nil, fmt.Errorf("templates %s and %s both render %s", prev, t.src, rel)
 		}
 		seen[rel] = t.src
-		body, err := execute(t.body, data)
+		jobs = append(jobs, job{t, rel})
+	}
+	out := make([]*File, len(jobs))
+	errs := make([]error, len(jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+				out[i], errs[i] = renderBody(jobs[i].t, jobs[i].rel, data)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs { // the first in path order, as a sequential render reports it
 		if err != nil {
 			return nil, err
 		}
-		if len(bytes.TrimSpace(body)) == 0 {
-			continue
+	}
+	files := make([]File, 0, len(jobs))
+	for _, f := range out {
+		if f != nil {
+			files = append(files, *f)
 		}
-		if strings.HasSuffix(rel, ".go") {
-			formatted, err := format.Source(body)
-			if err != nil {
-				return nil, fmt.Errorf("template %s renders Go that does not parse: %w", t.src, err)
-			}
-			body = formatted
-		}
-		mode := fs.FileMode(0o644)
-		if bytes.HasPrefix(body, []byte("#!")) {
-			mode = 0o755
-		}
-		files = append(files, File{Path: rel, Content: body, Mode: mode})
 	}
 	sortFiles(files)
 	return files, nil
+}
+
+// renderBody renders the body of t as the file rel: nil when it is nothing
+// but white space, formatted with go/format when it is Go.
+func renderBody(t parsedTemplate, rel string, data any) (*File, error) {
+	body, err := execute(t.body, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
+	}
+	if strings.HasSuffix(rel, ".go") {
+		formatted, err := format.Source(body)
+		if err != nil {
+			return nil, fmt.Errorf("template %s renders Go that does not parse: %w", t.src, err)
+		}
+		body = formatted
+	}
+	mode := fs.FileMode(0o644)
+	if bytes.HasPrefix(body, []byte("#!")) {
+		mode = 0o755
+	}
+	return &File{Path: rel, Content: body, Mode: mode}, nil
 }
 
 func execute(t *template.Template, data any) ([]byte, error) {

@@ -249,17 +249,23 @@ func TestKill9DuringUpgrade(t *testing.T) {
 	}
 	before := treeOf(t, project)
 	ref := copyProject(t)
+	start := time.Now()
 	if out, err := run1(t, saasgenCmd(ref, "upgrade", "--skip-verify")); err != nil {
 		t.Fatalf("upgrade: %v\n%s", err, out)
 	}
+	// The kills are spread over the length of an uninterrupted run on this
+	// machine now (it starts, checks git status and renders, then writes):
+	// one delay in each of the equal slices of that time, so that some fall
+	// inside the transaction however fast or loaded the machine is.
+	took := time.Since(start)
 	after := treeOf(t, ref)
 	rng := rand.New(rand.NewPCG(5, 6))
 	sawBefore, sawAfter, recovered := false, false, 0
-	for i := range 10 {
+	const kills = 20
+	for i := range kills {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			dir := copyProject(t)
-			// The run starts, checks git status and renders for about 1.2 s, then writes for about 0.6 s.
-			delay := time.Duration(600+rng.IntN(1600)) * time.Millisecond
+			delay := time.Duration((float64(i) + rng.Float64()) / kills * float64(took))
 			killAfter(t, saasgenCmd(dir, "upgrade", "--skip-verify"), delay)
 			out, err := run1(t, saasgenCmd(dir, "upgrade", "--skip-verify"))
 			if strings.Contains(out, "found the transaction of an interrupted saasgen run") {

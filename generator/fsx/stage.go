@@ -64,7 +64,9 @@ func NewStage(ctx context.Context, target string) (*Stage, error) {
 	return s, nil
 }
 
-// Write writes files into the staging directory, each synced.
+// Write writes files into the staging directory. They are synced with the
+// rest of the staging tree by Publish: nothing is visible at the target
+// before then.
 func (s *Stage) Write(ctx context.Context, files []File) error {
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
@@ -82,32 +84,21 @@ func (s *Stage) Write(ctx context.Context, files []File) error {
 				s.dirs[d] = true
 			}
 		}
-		if err := writeFile(s.root, f.Path, f); err != nil {
+		if err := writeFileSync(s.root, f.Path, f, false); err != nil {
 			return wrap(s.Dir, f.Path, err)
 		}
 	}
 	return nil
 }
 
-// Publish syncs every directory of the staging tree (whatever wrote into
-// it: Write, or git), moves it to the target with one rename, syncs the
-// parent, and returns the lock, which now locks the published tree.
+// Publish syncs the whole staging tree (whatever wrote into it: Write, or
+// git), moves it to the target with one rename, syncs the parent, and
+// returns the lock, which now locks the published tree.
 func (s *Stage) Publish() (*Lock, error) {
-	err := filepath.WalkDir(s.Dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		err = errors.Join(f.Sync(), f.Close())
-		step("sync stage")
-		return err
-	})
-	if err != nil {
+	if err := syncTree(s.Dir); err != nil {
 		return nil, fmt.Errorf("syncing the staged tree: %w", err)
 	}
+	step("sync stage")
 	s.root.Close()
 	if err := os.Rename(s.Dir, s.target); err != nil {
 		return nil, errors.Join(fmt.Errorf("moving the generated tree into place: %w", err), s.Abort())

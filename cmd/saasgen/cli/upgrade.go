@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"charm.land/huh/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/saasgen/saasgen/generator"
@@ -41,8 +43,9 @@ released template tree) and with the current ones. Then, file by file:
   binary, changed by both        yours is kept, the new one written beside it as
                                  FILE.saasgen-theirs
 
-Answers the current templates need that the project never gave take their
-defaults (listed); --set key=value chooses them. saasgen.yaml then records the new
+Answers the current templates need that the project never gave are asked in a
+terminal; otherwise (or with --json) they take their defaults (listed); --set
+key=value chooses them. saasgen.yaml then records the new
 template revision, answers and migration versions.
 
 The working tree must be clean (git status), so the upgrade's changes can be
@@ -94,6 +97,11 @@ func backendKeys() string {
 func upgradeRun(cmd *cobra.Command, o *upgradeOptions) error {
 	if err := o.gen.Parse(); err != nil {
 		return fmt.Errorf("saasgen's own templates are broken (please report this): %w", err)
+	}
+	if o.io.CanPrompt() && !o.opts.Check && !o.json {
+		if err := askNewAnswers(cmd.Context(), o); err != nil {
+			return err
+		}
 	}
 	o.gen.Progress = o.io.progress()
 	res, err := o.gen.Upgrade(cmd.Context(), o.opts)
@@ -155,6 +163,44 @@ func upgradeRun(cmd *cobra.Command, o *upgradeOptions) error {
 	}
 	if res.Commit != "" {
 		fmt.Fprintf(w, "Committed %s.\n", res.Commit[:12])
+	}
+	return nil
+}
+
+// askNewAnswers asks, in a terminal, for each answer the current templates
+// need that the project never gave (and --set does not choose): a dry run
+// finds them, the wizard asks each with its choices, and the answers join
+// --set. When the dry run fails, nothing is asked: the upgrade itself then
+// reports why.
+func askNewAnswers(ctx context.Context, o *upgradeOptions) error {
+	probe := o.opts
+	probe.DryRun, probe.SkipVerify, probe.Commit = true, true, false
+	res, err := o.gen.Upgrade(ctx, probe)
+	if err != nil || res == nil || len(res.Defaulted) == 0 {
+		return nil
+	}
+	p := newPrompter(o.io, o.gen)
+	var groups []*huh.Group
+	values := map[string]*string{}
+	for _, key := range res.Defaulted {
+		b, ok := generator.BackendByKey(key)
+		if !ok {
+			continue
+		}
+		value := b.Default
+		values[key] = &value
+		groups = append(groups, huh.NewGroup(p.choice(b.Question+" (new in this saasgen)", "--set "+key+"=", b.Choices, &value)))
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	if err := p.run(ctx, huh.NewForm(groups...)); err != nil {
+		return err
+	}
+	for _, key := range res.Defaulted {
+		if v, ok := values[key]; ok {
+			o.opts.Set = append(o.opts.Set, key+"="+*v)
+		}
 	}
 	return nil
 }

@@ -752,3 +752,53 @@ func TestPtyVterm(t *testing.T) {
 		t.Errorf("after scrolling: %q", got)
 	}
 }
+
+// TestUpgradeTTYAsksNewAnswers: in a terminal, upgrade asks for each answer
+// the current templates need that the project never gave (here the session
+// store, removed from saasgen.yaml as a project from before that choice
+// would lack it), instead of taking the default silently.
+func TestUpgradeTTYAsksNewAnswers(t *testing.T) {
+	bin := buildSaasgen(t)
+	dir := filepath.Join(t.TempDir(), "acme")
+	gitEnv := []string{"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid"}
+	run := func(name string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), gitEnv...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+	}
+	run(bin, "new", "acme", "--dir", dir, "--yes", "--skip-verify")
+	manifest := filepath.Join(dir, "saasgen.yaml")
+	data, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := strings.Replace(string(data), "sessions: redis\n", "", 1)
+	if without == string(data) {
+		t.Fatalf("saasgen.yaml has no sessions: redis line:\n%s", data)
+	}
+	if err := os.WriteFile(manifest, []byte(without), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run("git", "-C", dir, "commit", "-q", "-am", "a project from before the session store choice")
+
+	s := startPtyEnv(t, bin, gitEnv, 100, 40, "upgrade", dir, "--skip-verify")
+	s.waitFor("Session store (new in this saasgen)", "postgres: sessions in a PostgreSQL table")
+	s.send(keyDown + keyEnter)
+	if code := s.exitCode(); code != ExitOK {
+		t.Fatalf("exit code %d, want 0; screen:\n%s", code, s.screen())
+	}
+	after, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(after), "sessions: postgres\n") {
+		t.Errorf("the answer chosen in the terminal is not recorded:\n%s", after)
+	}
+	// The PostgreSQL store's table exists only with that answer.
+	if _, err := os.Stat(filepath.Join(dir, "internal/platform/database/migrations/00006_create_sessions.sql")); err != nil {
+		t.Errorf("the chosen store's migration: %v", err)
+	}
+}

@@ -5,8 +5,11 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"sync"
 )
 
 // ErrorBody is the JSON body of every error response:
@@ -40,11 +43,37 @@ func ErrorFields(w http.ResponseWriter, r *http.Request, status int, code, messa
 	}})
 }
 
-// JSON writes v as a JSON response with the given status.
+// JSON writes v as a JSON response with the given status. The body is
+// encoded into a pooled buffer first, so that it leaves in one write with
+// its Content-Length, and a value that does not encode (a bug) is answered
+// 500 rather than cut short after its status was sent.
 func JSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	buf := buffers.Get().(*bytes.Buffer)
+	defer putBuffer(buf)
+	buf.Reset()
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"internal","message":"internal server error"}}` + "\n")
+		status = http.StatusInternalServerError
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	// The status is sent; an encoding error can only be a broken connection.
-	_ = json.NewEncoder(w).Encode(v)
+	// The status is sent; a write error can only be a broken connection.
+	_, _ = w.Write(buf.Bytes())
+}
+
+// buffers holds the buffers JSON encodes into.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer bounds what the pool keeps: the buffer of a rare large
+// response is left to the garbage collector.
+const maxPooledBuffer = 256 << 10
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuffer {
+		buffers.Put(b)
+	}
 }

@@ -33,13 +33,16 @@ func New(db tenancy.Batcher) *Store {
 // one statement: at most domain.MaxEmbeddedNotes notes per item, aggregated
 // by a lateral join over the notes index, and the item's notes_count (kept
 // by a trigger), so a page costs one query and its size is bounded whatever
-// the number of notes. The columns match scanBilling.
+// the number of notes. The notes come as one array per column, which pgx
+// decodes from PostgreSQL's binary format at a fraction of the cost of
+// parsing them from JSON. The columns match scanBilling.
 var (
-	itemColumns = `i.id, i.name, i.description, coalesce(n.notes, '[]'::json), i.notes_count, i.created_at, i.updated_at`
+	itemColumns = `i.id, i.name, i.description, n.note_ids, n.note_bodies, n.note_times, i.notes_count, i.created_at, i.updated_at`
 	withNotes   = `
 LEFT JOIN LATERAL (
-    SELECT json_agg(json_build_object('id', n.id, 'body', n.body, 'created_at', n.created_at)
-                    ORDER BY n.created_at DESC, n.id DESC) AS notes
+    SELECT array_agg(n.id ORDER BY n.created_at DESC, n.id DESC) AS note_ids,
+           array_agg(n.body ORDER BY n.created_at DESC, n.id DESC) AS note_bodies,
+           array_agg(n.created_at ORDER BY n.created_at DESC, n.id DESC) AS note_times
     FROM (
         SELECT n.id, n.body, n.created_at FROM billing_notes n
         WHERE n.tenant_id = i.tenant_id AND n.billing_id = i.id
@@ -51,9 +54,30 @@ LEFT JOIN LATERAL (
 )
 
 func scanBilling(row pgx.CollectableRow) (domain.Billing, error) {
-	var it domain.Billing
-	err := row.Scan(&it.ID, &it.Name, &it.Description, &it.Notes, &it.NotesCount, &it.CreatedAt, &it.UpdatedAt)
+	var (
+		it    domain.Billing
+		notes noteColumns
+	)
+	err := row.Scan(&it.ID, &it.Name, &it.Description, &notes.ids, &notes.bodies, &notes.times, &it.NotesCount, &it.CreatedAt, &it.UpdatedAt)
+	it.Notes = notes.zip()
 	return it, err
+}
+
+// noteColumns are the embedded notes of one row, a column each (NULL, and
+// so empty, for an item without notes).
+type noteColumns struct {
+	ids    []uuid.UUID
+	bodies []string
+	times  []time.Time
+}
+
+// zip returns the notes, newest first; never nil.
+func (c noteColumns) zip() []domain.BillingNote {
+	notes := make([]domain.BillingNote, min(len(c.ids), len(c.bodies), len(c.times)))
+	for i := range notes {
+		notes[i] = domain.BillingNote{ID: c.ids[i], Body: c.bodies[i], CreatedAt: c.times[i]}
+	}
+	return notes
 }
 
 // Create inserts the billing.
@@ -65,7 +89,7 @@ func (s *Store) Create(ctx context.Context, tenantID uuid.UUID, in domain.Billin
 		return err
 	}, `
 		INSERT INTO billing (tenant_id, name, description) VALUES ($1, $2, $3)
-		RETURNING id, name, description, '[]'::json, notes_count, created_at, updated_at`,
+		RETURNING id, name, description, NULL::uuid[], NULL::text[], NULL::timestamptz[], notes_count, created_at, updated_at`,
 		tenantID, in.Name, in.Description)
 	return it, err
 }
