@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"errors"
 
 	"shop/internal/platform/auth"
-	"shop/internal/platform/database"
 	"shop/internal/platform/ratelimit"
 	"shop/internal/platform/redisx"
 	"shop/internal/platform/tenancy"
@@ -44,11 +42,6 @@ func (a *App) identity() error {
 		Public:   publicRoutes,
 	})
 	return nil
-}
-
-// ready reports whether the database and Redis answer.
-func (a *App) ready(ctx context.Context) error {
-	return errors.Join(database.Ready(ctx, a.Pool), redisx.Ready(ctx, a.Redis))
 }
 
 // closeIdentity releases what identity built, in reverse order.

@@ -17,6 +17,7 @@ import (
 	"shop/internal/platform/auth"
 	"shop/internal/platform/auth/authtest"
 	"shop/internal/platform/database/dbtest"
+	"shop/internal/platform/jobs/jobstest"
 	"shop/internal/platform/redisx/redistest"
 )
 
@@ -137,6 +138,7 @@ func createTenant(t *testing.T, db *dbtest.DB, slug string) {
 func TestTwoInstancesShareSessionsAndLimits(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
+	jobstest.MigrateBackend(t, db) // /readyz checks the queue
 	rd := redistest.New(t)
 	bin := buildBinary(t)
 	provider, oidcEnv := authtest.Provider(t)

@@ -30,6 +30,7 @@ import (
 	"shop/internal/platform/httpx"
 	"shop/internal/platform/jobs"
 	"shop/internal/platform/logging"
+	"shop/internal/platform/telemetry"
 )
 
 const usage = `usage: shop <command> [arguments]
@@ -125,17 +126,12 @@ func dispatch(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 }
 
-func serve(ctx context.Context, environ []string, stdout io.Writer) error {
-	cfg, err := config.Load(environ)
+func serve(ctx context.Context, environ []string, stdout io.Writer) (err error) {
+	cfg, logger, a, err := boot(ctx, environ, stdout)
 	if err != nil {
 		return err
 	}
-	logger := logging.New(stdout, cfg.LogLevel)
-	a, err := app.New(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer a.Close(ctx)
+	defer func() { err = errors.Join(err, shutdown(ctx, a)) }()
 	checkDatabase(ctx, a, logger)
 	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.HTTP.Addr)
 	if err != nil {
@@ -168,6 +164,37 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	stop(err)
 	err = errors.Join(err, <-workers)
 	return errors.Join(err, stopMetrics())
+}
+
+// boot loads the configuration, starts the telemetry (traces when OTEL_*
+// name an endpoint, Sentry when SENTRY_DSN is set), and builds the
+// application, logging JSON to stdout.
+func boot(ctx context.Context, environ []string, stdout io.Writer) (*config.Config, *slog.Logger, *app.App, error) {
+	cfg, err := config.Load(environ)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tel, err := telemetry.Start(ctx, telemetry.Options{Service: "shop", Environment: string(cfg.Env), SentryDSN: cfg.Sentry.DSN})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	logger := logging.New(stdout, cfg.LogLevel, tel.LogHandler())
+	a, err := app.New(ctx, cfg, logger, tel)
+	if err != nil {
+		return nil, nil, nil, errors.Join(err, tel.Shutdown(context.WithoutCancel(ctx)))
+	}
+	logger.InfoContext(ctx, "telemetry", slog.Bool("tracing", tel.Tracing()), slog.Bool("sentry", tel.Reporting()))
+	return cfg, logger, a, nil
+}
+
+// shutdown closes a, then exports the spans and error events still
+// buffered, for at most httpx.CancelMargin: an unreachable collector must
+// not hold the exit.
+func shutdown(ctx context.Context, a *app.App) error {
+	a.Close(ctx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpx.CancelMargin)
+	defer cancel()
+	return a.Telemetry.Shutdown(ctx)
 }
 
 // serveMetrics serves the metrics registry on METRICS_ADDR, never on the
@@ -215,17 +242,12 @@ func checkDatabase(ctx context.Context, a *app.App, logger *slog.Logger) {
 // work runs the job workers until ctx is cancelled (SIGINT or SIGTERM),
 // then lets running jobs finish within JOBS_SHUTDOWN_TIMEOUT. Its metrics
 // (queue depth, job outcomes) are served on METRICS_ADDR.
-func work(ctx context.Context, environ []string, stdout io.Writer) error {
-	cfg, err := config.Load(environ)
+func work(ctx context.Context, environ []string, stdout io.Writer) (err error) {
+	cfg, logger, a, err := boot(ctx, environ, stdout)
 	if err != nil {
 		return err
 	}
-	logger := logging.New(stdout, cfg.LogLevel)
-	a, err := app.New(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer a.Close(ctx)
+	defer func() { err = errors.Join(err, shutdown(ctx, a)) }()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	stopMetrics, err := serveMetrics(ctx, a, cfg, logger, stop)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -267,7 +268,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("API request as %s = %d %s; want the mux's 404 not_found, past the tenant", slug, status, body)
 		}
 	}
-	if status, body := get(t, d.base+"/api/v1/no-such-route", "Authorization", "Bearer "+key, "X-Tenant-ID", "nobody"); status != 404 || !strings.Contains(body, "tenant_not_found") {
+	if status, body := get(t, d.base+"/api/v1/no-such-route", "Authorization", "Bearer "+key, "X-Tenant-ID", "nobody", "X-Request-ID", "e2e-request"); status != 404 || !strings.Contains(body, "tenant_not_found") {
 		t.Errorf("API request as an unknown tenant = %d %s; want 404 tenant_not_found", status, body)
 	}
 	if status, body := get(t, d.base+"/api/v1/no-such-route", "X-Tenant-ID", "acme"); status != 401 {
@@ -283,8 +284,13 @@ func TestEndToEnd(t *testing.T) {
 
 	s.terminate(t)
 	logs, _ := s.wait(t, 10*time.Second)
-	if !strings.Contains(logs, `"request_id":"e2e-request"`) || !strings.Contains(logs, `"route":"GET /livez"`) {
-		t.Errorf("no request log line for /livez with its request id:\n%s", logs)
+	// One request line per request, with its id; health probes are logged
+	// at debug level only (LOG_LEVEL is info).
+	if lines := requestLines(logs, "e2e-request"); len(lines) != 1 || lines[0]["status"] != float64(404) || lines[0]["duration_ms"] == nil {
+		t.Errorf("want one request log line for the API request with its request id, got %v:\n%s", lines, logs)
+	}
+	if strings.Contains(logs, `"route":"GET /livez"`) {
+		t.Errorf("a health probe is logged above debug level:\n%s", logs)
 	}
 }
 
@@ -376,6 +382,18 @@ func TestShutdownIsBounded(t *testing.T) {
 
 // get sends GET url with the given header name and value pairs and returns
 // the status and body.
+// requestLines returns the JSON request lines of logs for requestID.
+func requestLines(logs, requestID string) []map[string]any {
+	var lines []map[string]any
+	for _, l := range strings.Split(logs, "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(l), &rec) == nil && rec["msg"] == "request" && rec["request_id"] == requestID {
+			lines = append(lines, rec)
+		}
+	}
+	return lines
+}
+
 func get(t *testing.T, url string, header ...string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest("GET", url, nil)
@@ -446,7 +464,7 @@ func TestWorkerKilledMidJobIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	env := append(append(baseEnv(), bg.Environ...), "HTTP_ADDR="+freeAddr(t))
+	env := append(append(baseEnv(), bg.Environ...), "HTTP_ADDR="+freeAddr(t), "METRICS_ADDR="+freeAddr(t))
 	worker := exec.Command(bin, "worker")
 	worker.Env = env
 	worker.Stdout, worker.Stderr = io.Discard, os.Stderr

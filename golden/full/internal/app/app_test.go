@@ -8,13 +8,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/acme/acme/internal/platform/auth/authtest"
 	"github.com/acme/acme/internal/platform/config"
 	"github.com/acme/acme/internal/platform/database/dbtest"
 	"github.com/acme/acme/internal/platform/httpx"
+	"github.com/acme/acme/internal/platform/jobs/jobstest"
 	"github.com/acme/acme/internal/platform/module"
 	"github.com/acme/acme/internal/platform/redisx/redistest"
 )
@@ -25,7 +29,7 @@ func newTestApp(t *testing.T, databaseURL string, environ ...string) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	a, err := New(context.Background(), cfg, authtest.Logger(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,29 +46,62 @@ func get(t *testing.T, h http.Handler, path string) (*http.Response, []byte) {
 	return res, body
 }
 
-func TestReadyzAgainstRealDatabase(t *testing.T) {
+// readyzStatus returns the status and the body of a's /readyz.
+func readyzStatus(t *testing.T, a *App) (int, httpx.Status) {
+	t.Helper()
+	res, body := get(t, a.Handler, "/readyz")
+	var st httpx.Status
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatalf("/readyz = %d %s: %v", res.StatusCode, body, err)
+	}
+	return res.StatusCode, st
+}
+
+// TestReadyzNamesEachFailedDependency: /readyz answers 200 while the
+// database, Redis, the job queue and the object storage answer, and 503
+// naming the one that does not, never why.
+func TestReadyzNamesEachFailedDependency(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t, moduleMigrations(t)...)
+	jobstest.MigrateBackend(t, db)
 	rd := redistest.New(t)
-	a := newTestApp(t, db.AppURL, "REDIS_URL="+rd.Config.URL, "REDIS_KEY_PREFIX="+rd.Config.KeyPrefix)
+	redisEnv := []string{"REDIS_URL=" + rd.Config.URL, "REDIS_KEY_PREFIX=" + rd.Config.KeyPrefix}
+	a := newTestApp(t, db.AppURL, redisEnv...)
+	if code, st := readyzStatus(t, a); code != 200 || st.Status != "ok" {
+		t.Fatalf("/readyz = %d %+v, want 200 ok", code, st)
+	}
+	failed := func(name string, a *App, want ...string) {
+		t.Helper()
+		code, st := readyzStatus(t, a)
+		if code != 503 || st.Status != "unavailable" || !slices.Equal(st.Failed, want) {
+			t.Errorf("%s: /readyz = %d %+v, want 503 unavailable naming %v", name, code, st, want)
+		}
+	}
 
-	if res, body := get(t, a.Handler, "/readyz"); res.StatusCode != 200 {
-		t.Fatalf("/readyz = %d %s", res.StatusCode, body)
+	// Redis down: the rate limits and sessions, and Asynq's queue, cannot work.
+	failed("Redis down", newTestApp(t, db.AppURL, "REDIS_URL=redis://127.0.0.1:1/0", "REDIS_DIAL_TIMEOUT=200ms"),
+		"redis", "queue")
+
+	// The storage's directory gone.
+	dir := t.TempDir()
+	noStorage := newTestApp(t, db.AppURL, append(redisEnv, "BLOB_URL=file://"+dir)...)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
 	}
-	// Redis is checked too.
-	noRedis := newTestApp(t, db.AppURL, "REDIS_URL=redis://127.0.0.1:1/0", "REDIS_DIAL_TIMEOUT=200ms")
-	if res, body := get(t, noRedis.Handler, "/readyz"); res.StatusCode != 503 {
-		t.Fatalf("/readyz without Redis = %d %s, want 503", res.StatusCode, body)
-	}
+	failed("storage gone", noStorage, "storage")
+
 	if res, _ := get(t, a.Handler, "/livez"); res.StatusCode != 200 {
 		t.Fatalf("/livez = %d", res.StatusCode)
 	}
-
+	// The database down: the pool closed.
 	a.Pool.Close()
 	res, body := get(t, a.Handler, "/readyz")
-	var st httpx.Status
-	if err := json.Unmarshal(body, &st); err != nil || res.StatusCode != 503 || st.Status != "unavailable" || strings.Contains(string(body), db.Name) {
-		t.Fatalf("/readyz on a closed pool = %d %s", res.StatusCode, body)
+	if strings.Contains(string(body), db.Name) {
+		t.Errorf("/readyz on a closed pool names the database: %s", body)
+	}
+	failed("database down", a, "database")
+	if res.StatusCode != 503 {
+		t.Errorf("/readyz on a closed pool = %d", res.StatusCode)
 	}
 	if res, _ := get(t, a.Handler, "/livez"); res.StatusCode != 200 {
 		t.Fatalf("/livez must not depend on the database, got %d", res.StatusCode)
@@ -84,7 +121,7 @@ func TestCloseIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	a, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +228,7 @@ func TestModulesAreUniqueAndMigrationsMerge(t *testing.T) {
 	mods := installedModules()
 	if len(mods) > 0 {
 		cfg, _ := config.Load([]string{"DATABASE_URL=postgres://x@127.0.0.1:1/x", "BLOB_URL=file://" + t.TempDir()})
-		if _, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler), append(mods, mods[0])); err == nil {
+		if _, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler), nil, append(mods, mods[0])); err == nil {
 			t.Fatal("a module installed twice was accepted")
 		}
 	}

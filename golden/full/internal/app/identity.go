@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"errors"
 
 	"github.com/acme/acme/internal/platform/auth"
-	"github.com/acme/acme/internal/platform/database"
 	"github.com/acme/acme/internal/platform/ratelimit"
 	"github.com/acme/acme/internal/platform/redisx"
 	"github.com/acme/acme/internal/platform/tenancy"
@@ -44,11 +42,6 @@ func (a *App) identity() error {
 		Public:   publicRoutes,
 	})
 	return nil
-}
-
-// ready reports whether the database and Redis answer.
-func (a *App) ready(ctx context.Context) error {
-	return errors.Join(database.Ready(ctx, a.Pool), redisx.Ready(ctx, a.Redis))
 }
 
 // closeIdentity releases what identity built, in reverse order.

@@ -17,6 +17,7 @@ import (
 	"example.com/minimal/internal/platform/auth"
 	"example.com/minimal/internal/platform/auth/authtest"
 	"example.com/minimal/internal/platform/database/dbtest"
+	"example.com/minimal/internal/platform/jobs/jobstest"
 	"example.com/minimal/internal/platform/redisx/redistest"
 )
 
@@ -137,6 +138,7 @@ func createTenant(t *testing.T, db *dbtest.DB, slug string) {
 func TestTwoInstancesShareSessionsAndLimits(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
+	jobstest.MigrateBackend(t, db) // /readyz checks the queue
 	rd := redistest.New(t)
 	bin := buildBinary(t)
 	provider, oidcEnv := authtest.Provider(t)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -27,6 +28,8 @@ import (
 	"example.com/minimal/internal/platform/metrics"
 	"example.com/minimal/internal/platform/module"
 	"example.com/minimal/internal/platform/ratelimit"
+	"example.com/minimal/internal/platform/redisx"
+	"example.com/minimal/internal/platform/telemetry"
 )
 
 // tenantCacheTTL is how long a resolved tenant is remembered per instance.
@@ -38,6 +41,9 @@ type App struct {
 	Logger   *slog.Logger
 	Pool     *pgxpool.Pool
 	Registry *prometheus.Registry
+	// Telemetry traces requests, statements and jobs and reports errors;
+	// nil (or off) traces and reports nothing.
+	Telemetry *telemetry.Telemetry
 	// Jobs is the job queue; Work works it (the worker command, or serve
 	// with JOBS_IN_PROCESS=true).
 	Jobs *jobs.Queue
@@ -61,23 +67,31 @@ type App struct {
 	closeStore func()
 }
 
-// New builds the application from a validated configuration. Close
-// releases what it opened.
-func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
-	return build(ctx, cfg, logger, installedModules())
+// New builds the application from a validated configuration, traced and
+// reported by tel (nil for neither). Close releases what it opened; tel
+// stays the caller's to shut down.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*App, error) {
+	return build(ctx, cfg, logger, tel, installedModules())
 }
 
-func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, modules []module.Definition) (*App, error) {
+func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry, modules []module.Definition) (*App, error) {
 	pc, err := database.PoolConfig(cfg.Database)
 	if err != nil {
 		return nil, err
 	}
 	pc.ConnConfig.Tracer = querycount.Tracer{}
+	if sql := tel.SQLTracer(); sql != nil {
+		pc.ConnConfig.Tracer = multitracer.New(querycount.Tracer{}, sql)
+	}
 	pool, err := database.Open(ctx, pc)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, Pool: pool, Registry: metrics.NewRegistry(), Drain: new(httpx.Drain)}
+	a := &App{Config: cfg, Logger: logger, Pool: pool, Registry: metrics.NewRegistry(), Telemetry: tel, Drain: new(httpx.Drain)}
+	if err := a.Registry.Register(database.NewPoolCollector(pool)); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("app: register pool metrics: %w", err)
+	}
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	a.Metrics = metricsMux
@@ -111,12 +125,19 @@ func (a *App) background(ctx context.Context) error {
 	if a.Jobs, err = jobs.New(a.Config, a.Pool, a.Logger, a.Registry); err != nil {
 		return err
 	}
+	if tr := a.Telemetry.Jobs(); tr != nil {
+		a.Jobs.Tracing = tr
+	}
 	a.Files, err = files.New(a.Pool, a.Blob, a.Jobs, a.Config.Upload, a.Logger.With(slog.String("component", "files")))
 	return err
 }
 
 func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 	queryMetrics, err := querycount.NewMetrics(a.Registry)
+	if err != nil {
+		return nil, err
+	}
+	httpMetrics, err := metrics.NewHTTP(a.Registry, a.Config.Metrics.TenantLabels)
 	if err != nil {
 		return nil, err
 	}
@@ -145,16 +166,40 @@ func (a *App) routes(modules []module.Definition) (http.Handler, error) {
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /livez", httpx.Livez)
-	root.HandleFunc("GET /readyz", httpx.Readyz(a.ready, a.Drain, a.Logger))
+	root.HandleFunc("GET /readyz", httpx.Readyz(a.readiness(), a.Drain, a.Logger))
 	root.Handle(module.APIPrefix, tenantAPI)
 	a.Blob.Register(root)
 	a.Auth.RegisterLogin(root)
 
+	return a.platform(root, httpMetrics), nil
+}
+
+// healthProbes are the routes of the health probes, whose request lines are
+// logged at debug level.
+var healthProbes = []string{"GET /livez", "GET /readyz"}
+
+// platform wraps root in the middleware every request goes through, from
+// the outside in: the request line (one per request) and its unit of work,
+// the request metrics, the trace and Sentry scope, the request id, the
+// recovery of panics, and the route recorder.
+func (a *App) platform(root *http.ServeMux, m *metrics.HTTP) http.Handler {
 	h := logging.RecordRoute(httpx.JSONFallback(root))
 	h = httpx.Recover(a.Logger)(h)
 	h = httpx.WithRequestID(h)
-	h = logging.Middleware(a.Logger)(h)
-	return h, nil
+	h = a.Telemetry.Middleware(h)
+	h = m.Middleware(h)
+	return logging.Middleware(a.Logger, healthProbes...)(h)
+}
+
+// readiness lists what /readyz checks: every dependency the application
+// was configured with.
+func (a *App) readiness() []httpx.Check {
+	return []httpx.Check{
+		{Name: "database", Check: func(ctx context.Context) error { return database.Ready(ctx, a.Pool) }},
+		{Name: "redis", Check: func(ctx context.Context) error { return redisx.Ready(ctx, a.Redis) }},
+		{Name: "queue", Check: a.Jobs.Ready},
+		{Name: "storage", Check: a.Blob.Ready},
+	}
 }
 
 // Work runs the job workers, and schedules the storage's orphan sweeps,

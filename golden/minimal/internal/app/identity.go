@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"errors"
 
 	"example.com/minimal/internal/platform/auth"
-	"example.com/minimal/internal/platform/database"
 	"example.com/minimal/internal/platform/ratelimit"
 	"example.com/minimal/internal/platform/redisx"
 	"example.com/minimal/internal/platform/tenancy"
@@ -44,11 +42,6 @@ func (a *App) identity() error {
 		Public:   publicRoutes,
 	})
 	return nil
-}
-
-// ready reports whether the database and Redis answer.
-func (a *App) ready(ctx context.Context) error {
-	return errors.Join(database.Ready(ctx, a.Pool), redisx.Ready(ctx, a.Redis))
 }
 
 // closeIdentity releases what identity built, in reverse order.

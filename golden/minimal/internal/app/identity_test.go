@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -25,10 +24,11 @@ import (
 	"example.com/minimal/internal/platform/database/dbtest"
 	"example.com/minimal/internal/platform/database/querycount"
 	"example.com/minimal/internal/platform/httpx"
-	"example.com/minimal/internal/platform/logging"
+	"example.com/minimal/internal/platform/jobs/jobstest"
 	"example.com/minimal/internal/platform/module"
 	"example.com/minimal/internal/platform/redisx"
 	"example.com/minimal/internal/platform/redisx/redistest"
+	"example.com/minimal/internal/platform/telemetry"
 )
 
 // idEnv is the whole application served over HTTP, with the real
@@ -56,7 +56,14 @@ const sessionsInPostgres = false
 
 func newIDEnv(t *testing.T, modules []module.Definition, environ ...string) *idEnv {
 	t.Helper()
+	return newIDEnvWith(t, nil, modules, environ...)
+}
+
+// newIDEnvWith is newIDEnv with the application traced and reported by tel.
+func newIDEnvWith(t *testing.T, tel *telemetry.Telemetry, modules []module.Definition, environ ...string) *idEnv {
+	t.Helper()
 	db := dbtest.New(t, moduleMigrations(t)...)
+	jobstest.MigrateBackend(t, db)
 	rd := redistest.New(t)
 	srv := httptest.NewUnstartedServer(nil)
 	e := &idEnv{db: db, url: "http://" + srv.Listener.Addr().String(), logs: &authtest.LogSink{}}
@@ -74,7 +81,7 @@ func newIDEnv(t *testing.T, modules []module.Definition, environ ...string) *idE
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := build(context.Background(), cfg, logging.New(e.logs, slog.LevelDebug), modules)
+	a, err := build(context.Background(), cfg, authtest.Logger(e.logs), tel, modules)
 	if err != nil {
 		t.Fatal(err)
 	}

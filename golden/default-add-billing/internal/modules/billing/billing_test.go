@@ -27,6 +27,10 @@ import (
 	"shop/internal/platform/module"
 )
 
+// TestMain fails the run when a credential made by the tests (API key,
+// session token) appears in what they logged.
+func TestMain(m *testing.M) { os.Exit(authtest.Main(m)) }
+
 type env struct {
 	db     *dbtest.DB
 	pool   *pgxpool.Pool // application role, round trips counted
@@ -58,7 +62,7 @@ func newEnv(t testing.TB, environ ...string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { logFile.Close() })
-	logger := logging.New(logFile, slog.LevelDebug)
+	logger := authtest.Logger(logFile)
 	e.server = httptest.NewServer(logging.Middleware(logger)(e.handler(t, e.pool, logger)))
 	t.Cleanup(e.server.Close)
 	return e

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -212,9 +213,14 @@ func TestReadyz(t *testing.T) {
 	var logs bytes.Buffer
 	logger := logging.New(&logs, slog.LevelInfo)
 	var drain httpx.Drain
-	ok := httpx.Readyz(func(context.Context) error { return nil }, &drain, logger)
+	up := func(context.Context) error { return nil }
+	ok := httpx.Readyz([]httpx.Check{{"database", up}, {"redis", up}}, &drain, logger)
 	secret := "failed to connect to `user=acme_owner database=acme_prod`: 10.1.2.3:5432: refused"
-	down := httpx.Readyz(func(context.Context) error { return errors.New(secret) }, &drain, logger)
+	down := httpx.Readyz([]httpx.Check{
+		{"database", func(context.Context) error { return errors.New(secret) }},
+		{"redis", up},
+		{"storage", func(context.Context) error { return errors.New("bucket gone") }},
+	}, &drain, logger)
 
 	rec := httptest.NewRecorder()
 	ok(rec, httptest.NewRequest("GET", "/readyz", nil))
@@ -224,8 +230,9 @@ func TestReadyz(t *testing.T) {
 	rec = httptest.NewRecorder()
 	down(rec, httptest.NewRequest("GET", "/readyz", nil))
 	var st httpx.Status
-	if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil || rec.Code != 503 || st.Status != "unavailable" {
-		t.Errorf("not ready: status %d body %q", rec.Code, rec.Body)
+	if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil || rec.Code != 503 || st.Status != "unavailable" ||
+		!slices.Equal(st.Failed, []string{"database", "storage"}) {
+		t.Errorf("not ready: status %d body %q, want 503 naming database and storage", rec.Code, rec.Body)
 	}
 	for _, leak := range []string{"acme_owner", "acme_prod", "10.1.2.3", "refused"} {
 		if strings.Contains(rec.Body.String(), leak) {
@@ -271,7 +278,7 @@ func testServer(t *testing.T, h http.Handler, grace time.Duration) (base string,
 	drain := new(httpx.Drain)
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
-	mux.HandleFunc("GET /readyz", httpx.Readyz(func(context.Context) error { return nil }, drain, slog.New(slog.DiscardHandler)))
+	mux.HandleFunc("GET /readyz", httpx.Readyz(nil, drain, slog.New(slog.DiscardHandler)))
 	cfg := config.HTTP{ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second, ShutdownTimeout: grace}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

@@ -101,18 +101,20 @@ type envelope struct {
 	Args        json.RawMessage `json:"args"`
 	MaxAttempts int             `json:"max_attempts"`
 	EnqueuedAt  time.Time       `json:"enqueued_at"`
-	// Trace carries the enqueuing request's trace context (see Propagator).
+	// Trace carries the enqueuing request's trace context (see Tracing).
 	Trace map[string]string `json:"trace,omitempty"`
 }
 
-// Propagator carries trace context from the request that enqueues a job to
-// the worker that runs it. Set Queue.Tracing (the telemetry package's
-// propagator) before the queue is used; nil carries nothing.
-type Propagator interface {
+// Tracing carries trace context from the request that enqueues a job to
+// the worker that runs it, and traces each attempt (the telemetry package's
+// JobTracing). Set Queue.Tracing before the queue is used; nil traces
+// nothing.
+type Tracing interface {
 	// Inject writes ctx's trace context into carrier.
 	Inject(ctx context.Context, carrier map[string]string)
-	// Extract returns ctx continued with the trace context in carrier.
-	Extract(ctx context.Context, carrier map[string]string) context.Context
+	// StartJob continues the trace in carrier with the span of one attempt;
+	// end finishes it with the attempt's outcome and error.
+	StartJob(ctx context.Context, carrier map[string]string, kind, tenantID string, attempt int) (_ context.Context, end func(outcome string, err error))
 }
 
 // Queue enqueues jobs and runs their handlers.
@@ -122,8 +124,8 @@ type Queue struct {
 	logger  *slog.Logger
 	metrics *metrics
 
-	// Tracing, when set, carries trace context into jobs.
-	Tracing Propagator
+	// Tracing, when set, carries trace context into jobs and traces them.
+	Tracing Tracing
 
 	mu       sync.Mutex
 	handlers map[string]Handler
@@ -231,6 +233,19 @@ func (q *Queue) Run(ctx context.Context) error {
 	return err
 }
 
+// ReadyTimeout bounds one readiness check of the queue.
+const ReadyTimeout = 2 * time.Second
+
+// Ready reports whether the queue's backend answers (for /readyz).
+func (q *Queue) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
+	defer cancel()
+	if err := q.backend.ready(ctx); err != nil {
+		return fmt.Errorf("jobs: %s queue: %w", q.cfg.Queue, err)
+	}
+	return nil
+}
+
 // Close releases the backend's connections.
 func (q *Queue) Close() error { return q.backend.close() }
 
@@ -273,23 +288,27 @@ const statusTimeout = 10 * time.Second
 // outcome in the jobs table. The backends call it and map its error: nil
 // means done (completed, or nothing to do), a finalError means do not
 // retry, any other error means retry with backoff.
-func (q *Queue) execute(ctx context.Context, env envelope, attempt int) error {
+func (q *Queue) execute(ctx context.Context, env envelope, attempt int) (err error) {
 	ctx = logging.Add(logging.Scope(ctx),
 		slog.String("job_id", env.ID.String()), slog.String("job_kind", env.Kind),
 		slog.String("tenant_id", env.TenantID.String()), slog.Int("attempt", attempt))
-	if q.Tracing != nil && len(env.Trace) > 0 {
-		ctx = q.Tracing.Extract(ctx, env.Trace)
+	var outcome string
+	if q.Tracing != nil {
+		var end func(string, error)
+		ctx, end = q.Tracing.StartJob(ctx, env.Trace, env.Kind, env.TenantID.String(), attempt)
+		defer func() { end(outcome, err) }()
 	}
 	start := time.Now()
 
-	claimed, err := q.claim(ctx, env, attempt)
-	if err != nil {
-		q.logger.ErrorContext(ctx, "job not started", "error", err)
-		return err
+	claimed, cerr := q.claim(ctx, env, attempt)
+	if cerr != nil {
+		q.logger.ErrorContext(ctx, "job not started", "error", cerr)
+		return cerr
 	}
 	if !claimed {
 		// Nothing to do: the enqueuing transaction rolled back, or a
 		// duplicate delivery of a job that already finished.
+		outcome = "discarded"
 		q.logger.InfoContext(ctx, "job discarded: its status row is missing or final", "outcome", "discarded")
 		return nil
 	}
@@ -327,7 +346,6 @@ func (q *Queue) execute(ctx context.Context, env envelope, attempt int) error {
 	// The status writes below must happen even when ctx was cancelled.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusTimeout)
 	defer cancel()
-	var outcome string
 	switch {
 	case err == nil:
 		outcome = outcomeCompleted

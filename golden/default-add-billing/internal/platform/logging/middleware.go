@@ -1,16 +1,31 @@
 package logging
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 )
 
+// StatusClientClosedRequest is the status recorded for a request whose
+// client went away before the answer (nginx's 499). The client never sees
+// it; the request's log line and metrics do.
+const StatusClientClosedRequest = 499
+
 // Middleware starts a unit of work for every request and, when the request
-// is done, writes one "request" record with the request's attributes
-// (request_id and whatever handlers added), method, route pattern, status,
-// response size and duration.
-func Middleware(logger *slog.Logger) func(http.Handler) http.Handler {
+// is done, writes exactly one "request" record with the request's
+// attributes (request_id, tenant_id, user_id, trace_id, span_id: whatever
+// the inner handlers added), method, route pattern (never the raw path,
+// which can carry ids and tokens), status, response size and duration_ms.
+//
+// The record is at level DEBUG for the routes in quiet (health probes,
+// whose failures their handlers log), ERROR for a 5xx, WARN for a 429 and
+// INFO otherwise. A request whose client
+// went away (its context cancelled, not by the shutdown) is recorded as 499
+// at INFO, whatever the handler answered: it is not a server error.
+func Middleware(logger *slog.Logger, quiet ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -19,27 +34,52 @@ func Middleware(logger *slog.Logger) func(http.Handler) http.Handler {
 			r = r.WithContext(ctx)
 			next.ServeHTTP(rec, r)
 
-			pattern := route(ctx)
-			if pattern == "" {
-				pattern = r.Pattern
-			}
-			if pattern == "" {
-				pattern = "unmatched"
-			}
+			pattern := RouteOf(r)
+			status := Status(r, rec.status())
 			level := slog.LevelInfo
-			if rec.status() >= 500 {
+			switch {
+			case slices.Contains(quiet, pattern):
+				level = slog.LevelDebug
+			case status >= 500:
 				level = slog.LevelError
+			case status == http.StatusTooManyRequests:
+				level = slog.LevelWarn
 			}
 			logger.LogAttrs(ctx, level, "request",
 				slog.String("method", r.Method),
 				slog.String("route", pattern),
-				slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status()),
+				slog.Int("status", status),
 				slog.Int64("bytes", rec.bytes),
-				slog.Duration("duration", time.Since(start)),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			)
 		})
 	}
+}
+
+// RouteOf returns the route pattern of r, a request whose unit of work
+// Middleware started: the pattern RecordRoute recorded, else the one of
+// the mux that r itself was given to, else "unmatched". It is the route
+// label of metrics and the route of the request line.
+func RouteOf(r *http.Request) string {
+	if p := Route(r.Context()); p != "" {
+		return p
+	}
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return "unmatched"
+}
+
+// Status returns the status to record for r, answered with written:
+// StatusClientClosedRequest when the client went away (r's context was
+// cancelled by net/http, not by the server's shutdown, which cancels with
+// a cause of its own) and the answer was a server error.
+func Status(r *http.Request, written int) int {
+	ctx := r.Context()
+	if written >= 500 && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+		return StatusClientClosedRequest
+	}
+	return written
 }
 
 type statusRecorder struct {

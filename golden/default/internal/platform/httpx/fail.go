@@ -8,12 +8,13 @@ import (
 	"strconv"
 
 	"shop/internal/platform/database"
+	"shop/internal/platform/logging"
 )
 
 // StatusClientClosedRequest is the status recorded for a request whose
 // client went away before the answer (nginx's 499). The client never sees
-// it; the request's log line does.
-const StatusClientClosedRequest = 499
+// it; the request's log line and metrics do.
+const StatusClientClosedRequest = logging.StatusClientClosedRequest
 
 // ErrShuttingDown is the cause with which Serve cancels the context of every
 // request still running when the shutdown grace period ends.

@@ -143,6 +143,17 @@ func (b *riverBackend) work(ctx context.Context) error {
 	return nil
 }
 
+// ready checks that River's table answers the application role (it exists
+// after migrate up and the role may read it).
+func (b *riverBackend) ready(ctx context.Context) error {
+	rows, err := b.q.pool.Query(ctx, `SELECT 1 FROM river_job LIMIT 0`)
+	if err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}
+
 func (b *riverBackend) depth(ctx context.Context) (int64, error) {
 	var n int64
 	err := b.q.pool.QueryRow(ctx, `

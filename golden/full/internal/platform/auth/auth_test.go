@@ -210,7 +210,7 @@ func TestSessionCookie(t *testing.T) {
 	}
 }
 
-func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+func discard() *slog.Logger { return authtest.Logger() }
 
 // TestSessionStoreFailures: a session that cannot be read answers 503
 // session_store_unavailable and counts in session_store_errors_total{op}.

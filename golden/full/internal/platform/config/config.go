@@ -43,6 +43,9 @@ type Config struct {
 	OIDC           OIDC       `envPrefix:"OIDC_"`
 	RateLimit      RateLimits `envPrefix:"RATE_LIMIT_"`
 	TrustedProxies Proxies    `env:"TRUSTED_PROXIES" envDefault:"" desc:"Proxies and load balancers whose X-Forwarded-For header is believed for the client IP address; empty trusts none."`
+	// Sentry reports errors; traces are configured by the OpenTelemetry
+	// SDK's own OTEL_* variables (see package telemetry).
+	Sentry Sentry `envPrefix:"SENTRY_"`
 }
 
 // HTTP configures the HTTP server.
@@ -73,6 +76,14 @@ type Database struct {
 // off the public one.
 type Metrics struct {
 	Addr string `env:"ADDR" envDefault:":9464" desc:"Address of the listener serving GET /metrics (Prometheus); never exposed on HTTP_ADDR."`
+	// TenantLabels multiplies the series of http_requests_total by the
+	// number of active tenants: keep it off beyond a few dozen tenants.
+	TenantLabels bool `env:"TENANT_LABELS" envDefault:"false" desc:"Adds a tenant label (the tenant id) to http_requests_total; every route and status class then has one series per active tenant, so keep it off beyond a few dozen tenants."`
+}
+
+// Sentry configures error reporting.
+type Sentry struct {
+	DSN string `env:"DSN" envDefault:"" secret:"true" accepts:"a Sentry DSN: https://public-key@host/project-id" desc:"Sentry project to report panics, 5xx errors and failed jobs to, with request, user and tenant context; empty reports nothing."`
 }
 
 // Migrate configures the migrate subcommand.
@@ -195,6 +206,9 @@ func (c *Config) validate(values map[string]string, failed map[string]bool) []Pr
 		add("PUBLIC_URL", "must be an absolute http or https URL without a trailing slash", "a URL such as https://api.example.com")
 	}
 	problems = append(problems, c.identityProblems(values, failed)...)
+	if c.Sentry.DSN != "" && !validDSN(c.Sentry.DSN) {
+		add("SENTRY_DSN", "is not a Sentry DSN", "a Sentry DSN: https://public-key@host/project-id")
+	}
 	if c.HTTP.Addr == "" {
 		add("HTTP_ADDR", "must not be empty", "host:port or :port, e.g. :8080")
 	}
@@ -212,4 +226,15 @@ func toMap(environ []string) map[string]string {
 		}
 	}
 	return m
+}
+
+// validDSN reports whether dsn looks like a Sentry DSN: an http(s) URL with
+// a public key as user name and the project id as its last path segment.
+func validDSN(dsn string) bool {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User == nil || u.User.Username() == "" {
+		return false
+	}
+	id := u.Path[strings.LastIndex(u.Path, "/")+1:]
+	return id != ""
 }

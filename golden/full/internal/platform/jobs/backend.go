@@ -19,6 +19,8 @@ type backend interface {
 	// work runs q.execute for each job until ctx is cancelled, then shuts
 	// down gracefully within JOBS_SHUTDOWN_TIMEOUT.
 	work(ctx context.Context) error
+	// ready reports whether the queue's storage answers.
+	ready(ctx context.Context) error
 	// depth counts the jobs waiting to run in the queue.
 	depth(ctx context.Context) (int64, error)
 	// close releases the backend's own connections.

@@ -132,6 +132,15 @@ func (b *asynqBackend) handle(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
+// ready pings Asynq's Redis; the client has no context, REDIS_DIAL_TIMEOUT
+// and REDIS_READ_TIMEOUT bound it.
+func (b *asynqBackend) ready(context.Context) error {
+	if b.client == nil {
+		return errors.New("jobs: queue not sealed")
+	}
+	return b.client.Ping()
+}
+
 func (b *asynqBackend) depth(context.Context) (int64, error) {
 	if b.inspector == nil {
 		return 0, errors.New("jobs: queue not sealed")

@@ -1,8 +1,14 @@
 // Package logging configures structured JSON logging.
 //
 // Attributes that identify a unit of work (request_id, tenant_id, user_id,
-// trace_id) are put in the context with Add and are attached to every record
-// logged with that context, so code just calls logger.InfoContext(ctx, ...).
+// trace_id, span_id) are put in the context with Add and are attached to
+// every record logged with that context, so code just calls
+// logger.InfoContext(ctx, ...).
+//
+// What is never logged: session tokens, cookies, the Authorization header,
+// API keys, authorization codes and client secrets. Log ids (user_id,
+// api_key_id), never credentials (a session id is one); the tests scan the
+// logs of the whole suite for them.
 package logging
 
 import (
@@ -15,9 +21,21 @@ import (
 )
 
 // New returns a JSON logger writing to w at the given level that adds the
-// context's attributes (see Add) to every record.
-func New(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(NewHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
+// context's attributes (see Add) to every record. The records are also
+// given to each non-nil handler of also (such as the Sentry reporter of
+// package telemetry), with the context's attributes.
+func New(w io.Writer, level slog.Leveler, also ...slog.Handler) *slog.Logger {
+	var next slog.Handler = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
+	handlers := []slog.Handler{next}
+	for _, h := range also {
+		if h != nil {
+			handlers = append(handlers, h)
+		}
+	}
+	if len(handlers) > 1 {
+		next = slog.NewMultiHandler(handlers...)
+	}
+	return slog.New(NewHandler(next))
 }
 
 // Handler adds the attributes stored in a record's context to the record.
@@ -119,7 +137,9 @@ func RecordRoute(next http.Handler) http.Handler {
 	})
 }
 
-func route(ctx context.Context) string {
+// Route returns the route pattern recorded by RecordRoute for ctx's unit
+// of work, or "" before the mux matched one (or when none matched).
+func Route(ctx context.Context) string {
 	s, ok := ctx.Value(scopeKey{}).(*scope)
 	if !ok {
 		return ""

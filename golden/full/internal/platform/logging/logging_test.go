@@ -56,7 +56,7 @@ func TestOneLinePerRequestWithContextAttributes(t *testing.T) {
 			t.Errorf("request line %s = %v, want %v (line %v)", k, request[k], v, request)
 		}
 	}
-	if _, ok := request["duration"]; !ok {
+	if _, ok := request["duration_ms"].(float64); !ok {
 		t.Errorf("request line lacks duration: %v", request)
 	}
 }

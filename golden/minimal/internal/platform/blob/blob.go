@@ -23,6 +23,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +49,8 @@ type Store struct {
 	expiry time.Duration
 	// signer verifies file:// links; nil for S3, which verifies its own.
 	signer *fileblob.URLSignerHMAC
+	// dir is the directory of a file:// bucket.
+	dir    string
 	logger *slog.Logger
 }
 
@@ -73,11 +77,44 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Store,
 		return nil, fmt.Errorf("blob: PUBLIC_URL: %w", err)
 	}
 	s.signer = fileblob.NewURLSignerHMAC(base, key)
+	// As fileblob reads the URL: host "." makes the path relative.
+	s.dir = filepath.FromSlash(u.Path)
+	if u.Host == "." {
+		s.dir = filepath.FromSlash(strings.TrimPrefix(u.Path, "/"))
+	}
 	opener := &fileblob.URLOpener{Options: fileblob.Options{URLSigner: s.signer}}
 	if s.Bucket, err = opener.OpenBucketURL(ctx, u); err != nil {
 		return nil, fmt.Errorf("blob: open directory bucket: %w", err)
 	}
 	return s, nil
+}
+
+// ReadyTimeout bounds one readiness check of the bucket.
+const ReadyTimeout = 2 * time.Second
+
+// Ready reports whether the bucket exists and answers (for /readyz): the
+// directory of a file:// bucket, the bucket of an S3 one.
+func (s *Store) Ready(ctx context.Context) error {
+	if s.dir != "" {
+		fi, err := os.Stat(s.dir)
+		switch {
+		case err != nil:
+			return fmt.Errorf("blob: the bucket's directory: %w", err)
+		case !fi.IsDir():
+			return fmt.Errorf("blob: the bucket's directory %s is not a directory", s.dir)
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
+	defer cancel()
+	ok, err := s.Bucket.IsAccessible(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("blob: bucket: %w", err)
+	case !ok:
+		return errors.New("blob: the bucket does not exist")
+	}
+	return nil
 }
 
 // Close closes the bucket.

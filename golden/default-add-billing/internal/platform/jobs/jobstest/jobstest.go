@@ -17,12 +17,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"shop/internal/platform/auth/authtest"
 	"shop/internal/platform/blob"
 	"shop/internal/platform/config"
 	"shop/internal/platform/database/dbtest"
 	"shop/internal/platform/files"
 	"shop/internal/platform/jobs"
-	"shop/internal/platform/logging"
 )
 
 // Env is a job queue with its storage and files, ready for a test.
@@ -89,13 +89,14 @@ func New(t testing.TB, db *dbtest.DB, pool *pgxpool.Pool, extra ...string) *Env 
 	return e
 }
 
-// Logger writes to the test's log when JOBS_TEST_LOG=1, and nowhere
-// otherwise.
+// Logger logs as the application does (JSON, debug level) into the test
+// binary's log that authtest.Main scans for credentials, and also to the
+// test's log when JOBS_TEST_LOG=1.
 func Logger(t testing.TB) *slog.Logger {
 	if os.Getenv("JOBS_TEST_LOG") == "1" {
-		return slog.New(logging.NewHandler(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		return authtest.Logger(testWriter{t})
 	}
-	return slog.New(slog.DiscardHandler)
+	return authtest.Logger()
 }
 
 type testWriter struct{ t testing.TB }

@@ -9,8 +9,6 @@ package authtest
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 
@@ -50,7 +48,7 @@ func New(t testing.TB, db *dbtest.DB, environ ...string) *Env {
 		Pool:     db.AppPool,
 		Sessions: sessions,
 		Resolver: tenancy.NewResolver(db.AppPool, 0),
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:   Logger(),
 	})
 	t.Cleanup(func() { a.Close(context.Background()) })
 	return &Env{DB: db, Auth: a, Config: cfg}
@@ -102,6 +100,7 @@ func (e *Env) APIKey(t testing.TB, tenant uuid.UUID, role auth.Role) string {
 	if err != nil {
 		t.Fatalf("authtest: create API key: %v", err)
 	}
+	Remember(k.Key)
 	return k.Key
 }
 
@@ -112,6 +111,7 @@ func (e *Env) Session(t testing.TB, user uuid.UUID) *http.Cookie {
 	if err != nil {
 		t.Fatalf("authtest: sign in: %v", err)
 	}
+	Remember(token)
 	return &http.Cookie{Name: e.Auth.Sessions().CookieName(), Value: token, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
 }
 

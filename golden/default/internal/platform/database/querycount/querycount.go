@@ -80,6 +80,7 @@ func (Tracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {
 // Metrics holds the Prometheus series of this package.
 type Metrics struct {
 	exceeded *prometheus.CounterVec
+	perReq   prometheus.Histogram
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -89,9 +90,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "db_query_budget_exceeded_total",
 			Help: "Requests that made more database round trips than QUERY_BUDGET, by route pattern.",
 		}, []string{"route"}),
+		perReq: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "db_queries_per_request",
+			Help:    "Database round trips made by one request.",
+			Buckets: []float64{0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89},
+		}),
 	}
-	if err := reg.Register(m.exceeded); err != nil {
-		return nil, err
+	for _, c := range []prometheus.Collector{m.exceeded, m.perReq} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -101,8 +109,8 @@ func (m *Metrics) Exceeded(route string) prometheus.Counter {
 	return m.exceeded.WithLabelValues(route)
 }
 
-// Middleware counts the round trips of each request. When a request makes
-// more than budget, it logs a warning with the route pattern and the count
+// Middleware counts the round trips of each request and observes the count
+// in db_queries_per_request. When a request makes more than budget, it logs a warning with the route pattern and the count
 // and increments db_query_budget_exceeded_total.
 //
 // The route is the pattern matched by the http.ServeMux that next is (or
@@ -123,7 +131,9 @@ func Middleware(budget int, logger *slog.Logger, m *Metrics) func(http.Handler) 
 			// The mux records the matched pattern on the request it is
 			// given, so read it from that request after it returns.
 			next.ServeHTTP(w, inner)
-			if n := c.Count() - before; n > budget {
+			n := c.Count() - before
+			m.perReq.Observe(float64(n))
+			if n > budget {
 				route := inner.Pattern
 				if route == "" {
 					route = "unmatched"
