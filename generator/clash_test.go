@@ -3,7 +3,6 @@ package generator_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os/exec"
 	"path/filepath"
@@ -212,12 +211,7 @@ func renderUnchecked(t *testing.T, dir, module string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = f.Path
-	}
-	migration := generator.NextMigration(paths)
-	mfiles, err := modTree.Render(generator.ModuleData{Project: pd, Mod: mod, Migration: migration, MigrationPrefix: fmt.Sprintf("%05d", migration)})
+	mfiles, err := generator.RenderModuleUnchecked(modTree, pd, mod, 1) // the modules' sequence starts at 1
 	if err != nil {
 		t.Fatal(err)
 	}

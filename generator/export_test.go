@@ -18,3 +18,12 @@ func (g *Generator) RenderUnbounded(opts Options) ([]File, error) {
 	opts.Normalize()
 	return g.render(context.Background(), opts)
 }
+
+// RenderModuleUnchecked renders module tree set for mod in project pd
+// without any name check, its migrations numbered from first in the order
+// of their keys (as a new project allocates them), for the tests proving
+// that a refused name really does not compile.
+func RenderModuleUnchecked(set *TemplateSet, pd ProjectData, mod Names, first int) ([]File, error) {
+	alloc, _ := Allocations{}.allocate([]string{mod.Raw}, set.migrationKeys(), first)
+	return set.Render(newModuleData(pd, mod, alloc[mod.Raw]))
+}
