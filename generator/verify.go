@@ -230,7 +230,10 @@ func parseTestJSON(out []byte) (TestCounts, string) {
 // fileLineRE matches the "file.go:12: " prefix of t.Log and t.Skip output.
 var fileLineRE = regexp.MustCompile(`^[\w.-]+\.go:\d+: `)
 
-// skipReason extracts the message a test passed to t.Skip from its output.
+// skipReason extracts the message a test passed to t.Skip from its output:
+// the test's own lines, which the testing package indents. What the
+// package's code wrote straight to stdout or stderr meanwhile (a library's
+// log line, at column 0) is not the reason.
 func skipReason(b *strings.Builder) string {
 	if b == nil {
 		return ""
@@ -238,7 +241,7 @@ func skipReason(b *strings.Builder) string {
 	var reason []string
 	for _, line := range strings.Split(b.String(), "\n") {
 		t := strings.TrimSpace(line)
-		if t == "" || strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- SKIP") {
+		if t == "" || t == line || strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- SKIP") {
 			continue
 		}
 		reason = append(reason, fileLineRE.ReplaceAllString(t, ""))

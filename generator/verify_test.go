@@ -11,6 +11,7 @@ func TestParseTestJSON(t *testing.T) {
 		`{"Action":"pass","Package":"p/a","Test":"TestOK"}`,
 		`{"Action":"run","Package":"p/a","Test":"TestDB"}`,
 		`{"Action":"output","Package":"p/a","Test":"TestDB","Output":"=== RUN   TestDB\n"}`,
+		`{"Action":"output","Package":"p/a","Test":"TestDB","Output":"redis: 2026/11/26 02:21:58 pool.go:770: a library's own log line\n"}`,
 		`{"Action":"output","Package":"p/a","Test":"TestDB","Output":"    dbtest.go:59: TEST_DATABASE_URL not set: run it\n"}`,
 		`{"Action":"output","Package":"p/a","Test":"TestDB","Output":"--- SKIP: TestDB (0.00s)\n"}`,
 		`{"Action":"skip","Package":"p/a","Test":"TestDB"}`,
