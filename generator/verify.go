@@ -278,7 +278,7 @@ func (r *Report) WriteText(w io.Writer) {
 	if len(r.Tests.Skipped) > 0 {
 		fmt.Fprintf(w, "  skipped (they need a service that is not configured):\n")
 		for _, g := range groupSkipped(r.Tests.Skipped) {
-			fmt.Fprintf(w, "    %d tests in %d packages: %s\n", g.tests, len(g.packages), g.reason)
+			fmt.Fprintf(w, "    %s in %s: %s\n", plural(g.tests, "test"), plural(len(g.packages), "package"), g.reason)
 		}
 		fmt.Fprintf(w, "  run them with:\n    %s\n", r.RunSkipped)
 	}
@@ -314,4 +314,12 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// plural is n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
