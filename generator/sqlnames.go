@@ -59,12 +59,12 @@ var libraryPrefixes = map[string]string{
 	"pg_":    "PostgreSQL's system catalogs (pg_catalog is searched first, so a pg_ table would be hidden)",
 }
 
-// platformRoutes are the first segments under /api/v1/ that the platform
-// serves, beyond those found in the templates: routes announced by work in
-// progress (identity: /api/v1/me, /api/v1/tenants; jobs: /api/v1/jobs/{id};
-// files: /api/v1/files). The routes the templates register are found in
-// them (see sqlIndex.analyzeRoutes); this list only covers the ones that are
-// not there yet.
+// platformRoutes are the first segments under /api/v1/ of the platform's
+// route families, named for the message a refused module name gets. The
+// templates' own registrations are found by the analysis (see
+// sqlIndex.analyze) whether or not they are listed here; this list names
+// them better than the file where the analysis finds them, and covers a
+// route built from parts the analysis cannot read as one string.
 var platformRoutes = map[string]string{
 	"me":      "the identity endpoints (/api/v1/me)",
 	"tenants": "the tenant endpoints (/api/v1/tenants)",

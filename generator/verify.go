@@ -240,8 +240,9 @@ func skipReason(b *strings.Builder) string {
 	}
 	var reason []string
 	for _, line := range strings.Split(b.String(), "\n") {
+		indented := strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")
 		t := strings.TrimSpace(line)
-		if t == "" || t == line || strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- SKIP") {
+		if !indented || t == "" || strings.HasPrefix(t, "--- SKIP") {
 			continue
 		}
 		reason = append(reason, fileLineRE.ReplaceAllString(t, ""))
