@@ -15,6 +15,7 @@
 #   bench/load.sh
 #   DURATION=5 ROUNDS=1 TENANTS=10 ROWS=100 bench/load.sh
 #   PERF=/tmp/load.perf bench/load.sh   # perf profile of the app in round 1
+#   POOL=64 bench/load.sh                # DATABASE_MAX_CONNS (default: the app's own, 20)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -25,6 +26,8 @@ tenants=${TENANTS:-100}
 rows=${ROWS:-1000}
 notes=${NOTES:-2}
 goal=${GOAL:-0.40}
+pool_env=()
+if [ -n "${POOL:-}" ]; then pool_env=(DATABASE_MAX_CONNS="$POOL"); fi
 command -v wrk >/dev/null || die "wrk is missing: apt-get install -y wrk"
 command -v pgbench >/dev/null || die "pgbench is missing: apt-get install -y postgresql-client"
 
@@ -60,7 +63,7 @@ key=$(api_key t001)
 
 start_app "$work/app.log" APP_ENV=production BLOB_SIGNING_KEY="bench-signing-key-of-at-least-32-characters" \
   LOG_LEVEL=info RATE_LIMIT_IP=100000000/minute RATE_LIMIT_API_KEY=100000000/hour \
-  BLOB_URL="file://$work/blobs?create_dir=true&no_tmp_dir=true"
+  BLOB_URL="file://$work/blobs?create_dir=true&no_tmp_dir=true" "${pool_env[@]}"
 url="http://127.0.0.1:$APP_PORT/api/v1/projects?limit=20"
 items=$(curl -fsS -H "Authorization: Bearer $key" "$url" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["items"]), sum(len(i["notes"]) for i in d["items"]))')
 [ "${items%% *}" = 20 ] || die "the list answered $items items, want 20"
@@ -121,8 +124,8 @@ fi
 pool=$(curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E '^db_pool_(acquire_wait|empty_acquire|wait)' | tr '\n' ' ' || true)
 ratio=$(awk -v a="$best_app" -v b="$best_pg" 'BEGIN {printf "%.2f", a / b}')
 echo
-printf 'data: %d tenants × %d projects × %d notes; %d connections; %ss per run; %d CPUs; load %s\n' \
-  "$tenants" "$rows" "$notes" "$conns" "$duration" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'data: %d tenants × %d projects × %d notes; %d connections; app pool %s; %ss per run; %d CPUs; load %s\n' \
+  "$tenants" "$rows" "$notes" "$conns" "${POOL:-20 (default)}" "$duration" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'app      %s req/s  p50 %s  p99 %s  CPU %s µs/request (beside it: wrk %s µs, Redis %s µs)  RSS %s MiB (peak %s MiB)\n' \
   "$best_app" "$best_p50" "$best_p99" "$best_cpu" "$best_wrk" "$best_redis" "$(rss_mib "$APP_PID" VmRSS)" "$(rss_mib "$APP_PID" VmHWM)"
 printf 'pgbench  %s tps (-M prepared -c %d -j 2, pipelined set_config + list)\n' "$best_pg" "$conns"
