@@ -95,6 +95,9 @@ func (g *Generator) Parse() error {
 		if g.module, g.parseErr = ParseTemplates(g.Templates, ModuleTree); g.parseErr != nil {
 			return
 		}
+		if _, g.parseErr = markGofmtClean(shippedFormatIndex, g.project, g.module); g.parseErr != nil {
+			return
+		}
 		g.parseErr = g.parseCurrent()
 	})
 	return g.parseErr
