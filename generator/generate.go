@@ -192,9 +192,8 @@ func (g *Generator) newAllocations(rev *templateRevision, a Answers) (Allocation
 }
 
 // renderModules renders the module tree set for every module of data, in
-// parallel (go/format is most of the cost, and it is the same for each
-// module), with the migration versions alloc records for it. It stops at
-// ctx's cancellation.
+// parallel (each module costs the same), with the migration versions alloc
+// records for it. It stops at ctx's cancellation.
 func renderModules(ctx context.Context, set *TemplateSet, data ProjectData, alloc Allocations) ([][]File, error) {
 	out := make([][]File, len(data.Modules))
 	errs := make([]error, len(data.Modules))

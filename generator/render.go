@@ -163,8 +163,8 @@ func ParseTemplates(fsys fs.FS, root string) (*TemplateSet, error) {
 // path. A file whose selectors do not hold for data (see selector), a path
 // that renders with an empty segment, or a body that renders to
 // nothing but white space, is left out: that is how a template is made
-// conditional. Go files are formatted with go/format, but for those of
-// templates the shipped format index lists as gofmt-clean.
+// conditional. Go files are formatted with go/format, except those of the
+// templates the shipped format index lists as gofmt-clean (formatindex.go).
 func (s *TemplateSet) Render(data any) ([]File, error) {
 	out, err := s.render(data, formatUnlisted)
 	if err != nil {
@@ -194,8 +194,8 @@ type rendered struct {
 // render is Render, with each file's template, formatting as f says.
 func (s *TemplateSet) render(data any, f formatting) ([]rendered, error) {
 	// Paths first, in order, so duplicates are reported the same way every
-	// time; then the bodies, formatted in parallel (go/format is most of the
-	// cost of rendering).
+	// time; then the bodies, in parallel (go/format, where it runs, costs
+	// more than executing the template).
 	type job struct {
 		t   parsedTemplate
 		rel string
