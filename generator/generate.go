@@ -95,6 +95,9 @@ func (g *Generator) Parse() error {
 		if g.module, g.parseErr = ParseTemplates(g.Templates, ModuleTree); g.parseErr != nil {
 			return
 		}
+		if _, g.parseErr = markGofmtClean(shippedFormatIndex, g.project, g.module); g.parseErr != nil {
+			return
+		}
 		g.parseErr = g.parseCurrent()
 	})
 	return g.parseErr
@@ -189,9 +192,8 @@ func (g *Generator) newAllocations(rev *templateRevision, a Answers) (Allocation
 }
 
 // renderModules renders the module tree set for every module of data, in
-// parallel (go/format is most of the cost, and it is the same for each
-// module), with the migration versions alloc records for it. It stops at
-// ctx's cancellation.
+// parallel (each module costs the same), with the migration versions alloc
+// records for it. It stops at ctx's cancellation.
 func renderModules(ctx context.Context, set *TemplateSet, data ProjectData, alloc Allocations) ([][]File, error) {
 	out := make([][]File, len(data.Modules))
 	errs := make([]error, len(data.Modules))

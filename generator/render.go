@@ -36,6 +36,10 @@ type parsedTemplate struct {
 	path      *template.Template
 	body      *template.Template
 	selectors []selector // all must hold for the file to be rendered
+	// gofmtClean: the shipped format index (see formatindex.go) lists the
+	// template as rendering gofmt-clean Go for any answers, so its output
+	// is not run through go/format.
+	gofmtClean bool
 }
 
 // A selector in a template's file name, name[key=value].ext.tmpl or
@@ -159,11 +163,39 @@ func ParseTemplates(fsys fs.FS, root string) (*TemplateSet, error) {
 // path. A file whose selectors do not hold for data (see selector), a path
 // that renders with an empty segment, or a body that renders to
 // nothing but white space, is left out: that is how a template is made
-// conditional. Go files are formatted with go/format.
+// conditional. Go files are formatted with go/format, except those of the
+// templates the shipped format index lists as gofmt-clean (formatindex.go).
 func (s *TemplateSet) Render(data any) ([]File, error) {
+	out, err := s.render(data, formatUnlisted)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]File, len(out))
+	for i, r := range out {
+		files[i] = r.File
+	}
+	return files, nil
+}
+
+// formatting says which rendered Go files go through go/format.
+type formatting int
+
+const (
+	formatUnlisted formatting = iota // all but those of gofmt-clean templates
+	formatNone                       // none: the format index is built from the raw output
+)
+
+// rendered is a rendered file and the template it came from.
+type rendered struct {
+	File
+	src string
+}
+
+// render is Render, with each file's template, formatting as f says.
+func (s *TemplateSet) render(data any, f formatting) ([]rendered, error) {
 	// Paths first, in order, so duplicates are reported the same way every
-	// time; then the bodies, formatted in parallel (go/format is most of the
-	// cost of rendering).
+	// time; then the bodies, in parallel (go/format, where it runs, costs
+	// more than executing the template).
 	type job struct {
 		t   parsedTemplate
 		rel string
@@ -194,14 +226,14 @@ func (s *TemplateSet) Render(data any) ([]File, error) {
 		seen[rel] = t.src
 		jobs = append(jobs, job{t, rel})
 	}
-	out := make([]*File, len(jobs))
+	out := make([]*rendered, len(jobs))
 	errs := make([]error, len(jobs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
-				out[i], errs[i] = renderBody(jobs[i].t, jobs[i].rel, data)
+				out[i], errs[i] = renderBody(jobs[i].t, jobs[i].rel, data, f)
 			}
 		})
 	}
@@ -211,19 +243,19 @@ func (s *TemplateSet) Render(data any) ([]File, error) {
 			return nil, err
 		}
 	}
-	files := make([]File, 0, len(jobs))
-	for _, f := range out {
-		if f != nil {
-			files = append(files, *f)
+	files := make([]rendered, 0, len(jobs))
+	for _, r := range out {
+		if r != nil {
+			files = append(files, *r)
 		}
 	}
-	sortFiles(files)
+	slices.SortFunc(files, func(a, b rendered) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil
 }
 
 // renderBody renders the body of t as the file rel: nil when it is nothing
-// but white space, formatted with go/format when it is Go.
-func renderBody(t parsedTemplate, rel string, data any) (*File, error) {
+// but white space, formatted with go/format when it is Go (as f says).
+func renderBody(t parsedTemplate, rel string, data any, f formatting) (*rendered, error) {
 	body, err := execute(t.body, data)
 	if err != nil {
 		return nil, err
@@ -231,7 +263,7 @@ func renderBody(t parsedTemplate, rel string, data any) (*File, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil
 	}
-	if strings.HasSuffix(rel, ".go") {
+	if strings.HasSuffix(rel, ".go") && f == formatUnlisted && !t.gofmtClean {
 		formatted, err := format.Source(body)
 		if err != nil {
 			return nil, fmt.Errorf("template %s renders Go that does not parse: %w", t.src, err)
@@ -242,7 +274,7 @@ func renderBody(t parsedTemplate, rel string, data any) (*File, error) {
 	if bytes.HasPrefix(body, []byte("#!")) {
 		mode = 0o755
 	}
-	return &File{Path: rel, Content: body, Mode: mode}, nil
+	return &rendered{File: File{Path: rel, Content: body, Mode: mode}, src: t.src}, nil
 }
 
 func execute(t *template.Template, data any) ([]byte, error) {

@@ -28,11 +28,12 @@ type (
 	BillingInput     = domain.BillingInput
 	BillingPatch     = domain.BillingPatch
 	BillingNoteInput = domain.BillingNoteInput
-	ListParams       = domain.ListParams
-	Page             = domain.Page
-	NotePage         = domain.NotePage
-	Service          = domain.Service
-	ValidationError  = domain.ValidationError
+	// The types every module's domain package declares alike.
+	ListParams      = domain.ListParams
+	Page            = domain.Page
+	NotePage        = domain.NotePage
+	Service         = domain.Service
+	ValidationError = domain.ValidationError
 )
 
 // MaxEmbeddedNotes bounds the notes a billing carries; the others are on

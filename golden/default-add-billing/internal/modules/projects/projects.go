@@ -28,11 +28,12 @@ type (
 	ProjectInput     = domain.ProjectInput
 	ProjectPatch     = domain.ProjectPatch
 	ProjectNoteInput = domain.ProjectNoteInput
-	ListParams       = domain.ListParams
-	Page             = domain.Page
-	NotePage         = domain.NotePage
-	Service          = domain.Service
-	ValidationError  = domain.ValidationError
+	// The types every module's domain package declares alike.
+	ListParams      = domain.ListParams
+	Page            = domain.Page
+	NotePage        = domain.NotePage
+	Service         = domain.Service
+	ValidationError = domain.ValidationError
 )
 
 // MaxEmbeddedNotes bounds the notes a project carries; the others are on

@@ -28,11 +28,12 @@ type (
 	InvoiceInput     = domain.InvoiceInput
 	InvoicePatch     = domain.InvoicePatch
 	InvoiceNoteInput = domain.InvoiceNoteInput
-	ListParams       = domain.ListParams
-	Page             = domain.Page
-	NotePage         = domain.NotePage
-	Service          = domain.Service
-	ValidationError  = domain.ValidationError
+	// The types every module's domain package declares alike.
+	ListParams      = domain.ListParams
+	Page            = domain.Page
+	NotePage        = domain.NotePage
+	Service         = domain.Service
+	ValidationError = domain.ValidationError
 )
 
 // MaxEmbeddedNotes bounds the notes a invoice carries; the others are on

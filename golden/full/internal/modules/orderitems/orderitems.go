@@ -28,11 +28,12 @@ type (
 	OrderItemInput     = domain.OrderItemInput
 	OrderItemPatch     = domain.OrderItemPatch
 	OrderItemNoteInput = domain.OrderItemNoteInput
-	ListParams         = domain.ListParams
-	Page               = domain.Page
-	NotePage           = domain.NotePage
-	Service            = domain.Service
-	ValidationError    = domain.ValidationError
+	// The types every module's domain package declares alike.
+	ListParams      = domain.ListParams
+	Page            = domain.Page
+	NotePage        = domain.NotePage
+	Service         = domain.Service
+	ValidationError = domain.ValidationError
 )
 
 // MaxEmbeddedNotes bounds the notes a order item carries; the others are on

@@ -23,12 +23,12 @@ type Project struct {
 	Description string    `json:"description"`
 	// Notes are the newest notes, newest first: at most MaxEmbeddedNotes,
 	// so that the size of a project (and of a page) is bounded.
+	Notes []ProjectNote `json:"notes"`
 	// NotesCount counts them all; NotesURL pages through them.
-	Notes      []ProjectNote `json:"notes"`
-	NotesCount int           `json:"notes_count"`
-	NotesURL   string        `json:"notes_url,omitempty"`
-	CreatedAt  time.Time     `json:"created_at"`
-	UpdatedAt  time.Time     `json:"updated_at"`
+	NotesCount int       `json:"notes_count"`
+	NotesURL   string    `json:"notes_url,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // ProjectNote is a remark attached to the project.
@@ -189,10 +189,14 @@ type Cursor struct {
 }
 
 // Position returns the place of it in the list order.
-func (it Project) Position() Cursor { return Cursor{CreatedAt: it.CreatedAt, ID: it.ID} }
+func (it Project) Position() Cursor {
+	return Cursor{CreatedAt: it.CreatedAt, ID: it.ID}
+}
 
 // Position returns the place of n in the order of notes.
-func (n ProjectNote) Position() Cursor { return Cursor{CreatedAt: n.CreatedAt, ID: n.ID} }
+func (n ProjectNote) Position() Cursor {
+	return Cursor{CreatedAt: n.CreatedAt, ID: n.ID}
+}
 
 // Encode returns the opaque form of c used in NextCursor.
 func (c Cursor) Encode() string {

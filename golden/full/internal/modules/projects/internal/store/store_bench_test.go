@@ -70,7 +70,9 @@ func BenchmarkList(b *testing.B) {
 	if err != nil || len(want) != domain.DefaultPageSize {
 		b.Fatalf("rls: %d items, %v", len(want), err)
 	}
-	if got, err := list["plain"](ctx); err != nil || !slices.EqualFunc(got, want, func(a, b domain.Project) bool { return a.ID == b.ID && len(a.Notes) == len(b.Notes) }) {
+	if got, err := list["plain"](ctx); err != nil || !slices.EqualFunc(got, want, func(a, b domain.Project) bool {
+		return a.ID == b.ID && len(a.Notes) == len(b.Notes)
+	}) {
 		b.Fatalf("plain reads another page than rls: %v", err)
 	}
 	for _, name := range []string{"rls", "plain"} {
