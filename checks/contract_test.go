@@ -84,7 +84,7 @@ var contractEnv = strings.Fields(`
 `)
 
 // sdkEnv matches variables read by libraries rather than the config package:
-// OpenTelemetry's OTEL_* and the AWS SDK's AWS_* (the s3:// blob driver).
+// OpenTelemetry's OTEL_* and the s3:// blob driver's AWS_* (credentials, region).
 var sdkEnv = regexp.MustCompile(`^(OTEL_[A-Z0-9_]+|AWS_[A-Z0-9_]+)$`)
 
 var envExampleLine = regexp.MustCompile(`^#? ?([A-Z][A-Z0-9_]*)=`)

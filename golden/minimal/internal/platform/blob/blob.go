@@ -2,9 +2,10 @@
 // a bucket (gocloud.dev/blob), never in the database.
 //
 // BLOB_URL chooses the bucket: file://dir for local runs (no server), or
-// s3://bucket?region=…[&endpoint=…&use_path_style=true] for S3 and MinIO,
-// with credentials from the usual AWS_* variables. Every key of a tenant
-// starts with TenantPrefix(tenant), so a key names its tenant.
+// s3://bucket?region=…[&endpoint=…&use_path_style=true] for S3 and MinIO
+// (s3.go, over minio-go), with credentials from the usual AWS_* variables
+// or the platform's identity. Every key of a tenant starts with
+// TenantPrefix(tenant), so a key names its tenant.
 //
 // Downloads go through signed URLs that expire after BLOB_URL_EXPIRY. S3
 // presigns them; S3 checks the signature. For file:// the application signs
@@ -32,7 +33,6 @@ import (
 	"github.com/google/uuid"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
-	_ "gocloud.dev/blob/s3blob" // s3:// URLs
 	"gocloud.dev/gcerrors"
 
 	"example.com/minimal/internal/platform/config"
@@ -50,7 +50,9 @@ type Store struct {
 	// signer verifies file:// links; nil for S3, which verifies its own.
 	signer *fileblob.URLSignerHMAC
 	// dir is the directory of a file:// bucket.
-	dir    string
+	dir string
+	// exists asks S3 whether the bucket of an s3:// URL exists.
+	exists func(context.Context) (bool, error)
 	logger *slog.Logger
 }
 
@@ -62,9 +64,15 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Store,
 		return nil, fmt.Errorf("blob: BLOB_URL: %w", err)
 	}
 	if u.Scheme != "file" {
-		if s.Bucket, err = blob.OpenBucket(ctx, cfg.Blob.URL); err != nil {
-			return nil, fmt.Errorf("blob: open %s bucket: %w", u.Scheme, err)
+		loc, err := config.ParseS3URL(cfg.Blob.URL)
+		if err != nil {
+			return nil, fmt.Errorf("blob: BLOB_URL %w", err)
 		}
+		drv, err := openS3(loc)
+		if err != nil {
+			return nil, fmt.Errorf("blob: open S3 bucket %s: %w", loc.Bucket, err)
+		}
+		s.Bucket, s.exists = blob.NewBucket(drv), drv.exists
 		return s, nil
 	}
 	key := []byte(cfg.Blob.SigningKey)
@@ -107,7 +115,7 @@ func (s *Store) Ready(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
 	defer cancel()
-	ok, err := s.Bucket.IsAccessible(ctx)
+	ok, err := s.exists(ctx)
 	switch {
 	case err != nil:
 		return fmt.Errorf("blob: bucket: %w", err)
