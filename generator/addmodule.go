@@ -120,7 +120,7 @@ func (r *addRun) plan(context.Context) error {
 	if err != nil {
 		return err
 	}
-	pd := r.g.projectData(after)
+	pd := projectData(after)
 	pd.GoVersion = rev.GoVersion
 	data := newModuleData(pd, r.names, alloc[r.names.Raw])
 	modFiles, err := rev.module.Render(data)
@@ -230,7 +230,7 @@ func (g *Generator) validateAdd(root string, man *Manifest, raw string) (Names, 
 // only updated for a renamed Go module (the answers carry go.mod's path) is
 // recognised.
 func (g *Generator) ownedChanges(root string, man *Manifest, after Answers, rev *templateRevision, alloc Allocations) ([]File, error) {
-	before, now := g.projectData(man.Answers), g.projectData(after)
+	before, now := projectData(man.Answers), projectData(after)
 	before.GoVersion, now.GoVersion = rev.GoVersion, rev.GoVersion
 	oldFiles, err := rev.project.Render(before)
 	if err != nil {

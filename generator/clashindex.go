@@ -79,9 +79,17 @@ func marshalClashIndex(x *clashIndex, digest string) ([]byte, error) {
 		}
 		rec.Forbidden[p] = m
 	}
+	return marshalShipped(rec)
+}
+
+// marshalShipped encodes a shipped index (clashindex.json,
+// formatindex.json): indented, map keys sorted, no HTML escaping, so a
+// template change shows as a readable diff.
+func marshalShipped(rec any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "\t")
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(rec); err != nil {
 		return nil, err
 	}

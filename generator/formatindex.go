@@ -128,10 +128,7 @@ func buildFormatIndex(project, module *TemplateSet) (*formatIndexRecord, error) 
 		for _, a := range backendCombinations() {
 			a.Name, a.Module, a.Modules = p.name, p.module, p.modules
 			desc := fmt.Sprintf("project %s, module %s, modules %v, ci %s, sessions %s, queue %s", a.Name, a.Module, a.Modules, a.CI, a.Sessions, a.Queue)
-			pd := ProjectData{Name: a.Name, Module: a.Module, GoVersion: GoVersion, CI: a.CI, Sessions: a.Sessions, Queue: a.Queue}
-			for _, m := range a.Modules {
-				pd.Modules = append(pd.Modules, ModuleNames(m))
-			}
+			pd := projectData(a)
 			out, err := project.render(pd, formatNone)
 			if err != nil {
 				return nil, fmt.Errorf("format index: %s: %w", desc, err)
@@ -165,17 +162,9 @@ func firstDiffLine(a, b []byte) int {
 	return bytes.Count(a[:n], []byte("\n")) + 1
 }
 
-// marshal encodes the index as formatindex.json holds it: indented, sorted.
-func (rec *formatIndexRecord) marshal() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "\t")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(rec); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
+// marshal encodes the index as formatindex.json holds it (see
+// marshalShipped).
+func (rec *formatIndexRecord) marshal() ([]byte, error) { return marshalShipped(rec) }
 
 // markGofmtClean marks the templates of project and module that the format
 // index data lists as gofmt-clean, when it was built from these trees; it

@@ -122,7 +122,8 @@ func (g *Generator) parseCurrent() error {
 	return nil
 }
 
-func (g *Generator) projectData(a Answers) ProjectData {
+// projectData is what the project templates render for the answers a.
+func projectData(a Answers) ProjectData {
 	d := ProjectData{Name: a.Name, Module: a.Module, GoVersion: GoVersion, CI: a.CI, Sessions: a.Sessions, Queue: a.Queue}
 	for _, m := range a.Modules {
 		d.Modules = append(d.Modules, ModuleNames(m))

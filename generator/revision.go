@@ -268,7 +268,7 @@ var legacyCreateRE = regexp.MustCompile(`^(\d+)_create_([a-z0-9_]+)\.sql$`)
 // must hold a version for every key of rev). saasgen.yaml is not among the
 // files.
 func (g *Generator) renderRevision(ctx context.Context, rev *templateRevision, a Answers, alloc Allocations) ([]File, error) {
-	data := g.projectData(a)
+	data := projectData(a)
 	data.GoVersion = rev.GoVersion
 	files, err := rev.project.Render(data)
 	if err != nil {
